@@ -1,0 +1,272 @@
+// Package tlstest starts local TLS servers for tests: a throwaway CA, and a
+// server on loopback that records what each client offered (extensions in
+// wire order, whether the handshake resumed) and can tie every ticket it
+// issues to the client address it was issued to.
+package tlstest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// CA is a certificate authority and one leaf it issued, valid for
+// localhost, 127.0.0.1, 127.0.0.2 and 127.0.0.3.
+type CA struct {
+	// Pool trusts the CA.
+	Pool *x509.CertPool
+	// Leaf is the server certificate with its chain (leaf, CA).
+	Leaf tls.Certificate
+	// PEM is the CA certificate in PEM form.
+	PEM []byte
+}
+
+// NewCA returns a fresh CA with a leaf for the loopback names.
+func NewCA(t testing.TB) *CA {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "revisit test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(30 * 24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2),
+			net.IPv4(127, 0, 0, 3), net.IPv6loopback},
+		NotBefore:   now.Add(-time.Hour),
+		NotAfter:    now.Add(30 * 24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	return &CA{
+		Pool: pool,
+		Leaf: tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey},
+		PEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+	}
+}
+
+// Hello is what the server saw of one handshake.
+type Hello struct {
+	// Extensions are the ClientHello's extension types in wire order.
+	Extensions []uint16
+	ServerName string
+	// Remote is the client's address.
+	Remote net.Addr
+	// Resumed reports a resumed handshake.
+	Resumed bool
+	// Err is the handshake's error, if it failed.
+	Err error
+}
+
+// Offered41 reports whether the ClientHello carried pre_shared_key.
+func (h Hello) Offered41() bool {
+	for _, e := range h.Extensions {
+		if e == 41 {
+			return true
+		}
+	}
+	return false
+}
+
+// Options configure a Server.
+type Options struct {
+	// Config, if set, is cloned as the server's TLS config; Certificates
+	// are filled in from the CA when empty.
+	Config *tls.Config
+	// TieTicketsToIP makes the server refuse (by a full handshake) any
+	// ticket presented from another IP than the one it was issued to, and
+	// count such crossings.
+	TieTicketsToIP bool
+	// Handle serves one connection after the handshake. Nil writes
+	// "ok\n" and closes.
+	Handle func(*tls.Conn)
+}
+
+// Server is a TLS server on 127.0.0.1 that records handshakes.
+type Server struct {
+	Addr string
+	ln   net.Listener
+	wg   sync.WaitGroup
+
+	// mu guards the fields below.
+	mu       sync.Mutex
+	hellos   []Hello
+	crossed  int
+	pending  map[net.Conn]*Hello
+	issuedTo map[string]int
+}
+
+// NewServer starts a server; t.Cleanup stops it.
+func NewServer(t testing.TB, ca *CA, opts *Options) *Server {
+	t.Helper()
+	if opts == nil {
+		opts = &Options{}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Addr: ln.Addr().String(), ln: ln, pending: map[net.Conn]*Hello{}}
+	cfg := &tls.Config{}
+	if opts.Config != nil {
+		cfg = opts.Config.Clone()
+	}
+	if len(cfg.Certificates) == 0 {
+		cfg.Certificates = []tls.Certificate{ca.Leaf}
+	}
+	if opts.TieTicketsToIP {
+		s.tieToIP(cfg)
+	}
+	handle := opts.Handle
+	if handle == nil {
+		handle = func(c *tls.Conn) { io.WriteString(c, "ok\n") }
+	}
+	s.wg.Add(1)
+	go s.serve(cfg, handle)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// tieToIP wraps each ticket with the IP it is issued to and refuses it
+// from any other.
+func (s *Server) tieToIP(cfg *tls.Config) {
+	// The connection's address is not in ConnectionState, so the
+	// per-connection config made here captures it; the IP travels inside
+	// the encrypted ticket, in the session's Extra.
+	cfg.GetConfigForClient = func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+		ip, _, _ := net.SplitHostPort(hi.Conn.RemoteAddr().String())
+		c := cfg.Clone()
+		c.GetConfigForClient = nil
+		c.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+			ss.Extra = append(ss.Extra, []byte("ip="+ip))
+			return c.EncryptTicket(cs, ss)
+		}
+		c.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+			ss, err := c.DecryptTicket(identity, cs)
+			if err != nil || ss == nil {
+				return ss, err
+			}
+			for _, e := range ss.Extra {
+				if string(e) == "ip="+ip {
+					return ss, nil
+				}
+			}
+			s.mu.Lock()
+			s.crossed++
+			s.mu.Unlock()
+			return nil, nil
+		}
+		return c, nil
+	}
+}
+
+func (s *Server) serve(cfg *tls.Config, handle func(*tls.Conn)) {
+	defer s.wg.Done()
+	base := cfg.GetConfigForClient
+	cfg = cfg.Clone()
+	cfg.GetConfigForClient = func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+		s.mu.Lock()
+		if h := s.pending[hi.Conn]; h != nil {
+			h.Extensions = append([]uint16(nil), hi.Extensions...)
+			h.ServerName = hi.ServerName
+		}
+		s.mu.Unlock()
+		if base != nil {
+			return base(hi)
+		}
+		return nil, nil
+	}
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handleConn(c, cfg, handle)
+		}()
+	}
+}
+
+func (s *Server) handleConn(c net.Conn, cfg *tls.Config, handle func(*tls.Conn)) {
+	defer c.Close()
+	h := &Hello{Remote: c.RemoteAddr()}
+	s.mu.Lock()
+	s.pending[c] = h
+	s.mu.Unlock()
+	tc := tls.Server(c, cfg)
+	tc.SetDeadline(time.Now().Add(10 * time.Second))
+	err := tc.Handshake()
+	s.mu.Lock()
+	delete(s.pending, c)
+	h.Err = err
+	h.Resumed = err == nil && tc.ConnectionState().DidResume
+	s.hellos = append(s.hellos, *h)
+	s.mu.Unlock()
+	if err != nil {
+		return
+	}
+	handle(tc)
+	tc.Close()
+}
+
+// Hellos returns what the server saw so far, in order of completion.
+func (s *Server) Hellos() []Hello {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Hello(nil), s.hellos...)
+}
+
+// Crossed returns how many tickets were presented from another IP than the
+// one they were issued to.
+func (s *Server) Crossed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.crossed
+}
+
+// Close stops the server and waits for its connections.
+func (s *Server) Close() {
+	if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return
+	}
+	s.wg.Wait()
+}

@@ -1,0 +1,709 @@
+package ticketstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// formatVersion is the layout of the bbolt file. A file with a higher
+// number was written by a newer revisit and is refused, not misread.
+const formatVersion = 1
+
+// Buckets of the bbolt file:
+//
+//	meta:    "format" -> be32 version, "header" -> header record
+//	parts:   partition ID -> partition record
+//	servers: partition ID + server key -> server record
+//	expiry:  be64 lastUse seconds + partition ID + server key -> empty
+//
+// The expiry index lets pruning visit only what has expired, so neither
+// opening nor pruning a large file scans it.
+var (
+	bucketMeta    = []byte("meta")
+	bucketParts   = []byte("parts")
+	bucketServers = []byte("servers")
+	bucketExpiry  = []byte("expiry")
+	keyFormat     = []byte("format")
+	keyHeader     = []byte("header")
+)
+
+// boltBackend keeps tickets in a bbolt file behind a write-behind buffer:
+// handshake-path calls change an in-memory overlay, and a background
+// goroutine commits the overlay in one transaction per FlushInterval, so no
+// caller waits for a disk sync. Reads consult the overlay first, then the
+// file.
+type boltBackend struct {
+	db         *bolt.DB
+	path       string
+	log        *slog.Logger
+	now        func() time.Time
+	interval   time.Duration
+	pruneEvery time.Duration
+	maxPending int
+
+	// writeMu serializes the writers of the file (flush, purge, prune) so
+	// that an overlay being committed is never raced by a purge. Lock
+	// order: writeMu, then mu.
+	writeMu sync.Mutex
+
+	// mu guards the fields below.
+	mu sync.Mutex
+	// pending holds the server states changed since the last flush began;
+	// flushing those being committed by it. Keys are partition ID plus
+	// server key. A nil map entry is never stored; an empty state deletes.
+	pending  map[string]*serverState
+	flushing map[string]*serverState
+	// counts holds counter increments not yet committed.
+	counts map[PartitionID]partCounts
+	// swapped is signalled when a flush takes the pending overlay, so that
+	// callers held back by a full overlay can go on.
+	swapped *sync.Cond
+	closed  bool
+
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+}
+
+type partCounts struct{ received, taken uint64 }
+
+func openBolt(path string, o *Options, log *slog.Logger) (*boltBackend, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("ticketstore: open %s: %w", path, err)
+	}
+	db, err := openBoltFile(path, o.lockTimeout())
+	if err != nil {
+		return nil, err
+	}
+	if err := tightenMode(path); err != nil {
+		db.Close()
+		return nil, err
+	}
+	b := &boltBackend{
+		db:         db,
+		path:       path,
+		log:        log,
+		now:        o.now(),
+		interval:   o.flushInterval(),
+		pruneEvery: o.pruneInterval(),
+		maxPending: o.maxPending(),
+		pending:    make(map[string]*serverState),
+		counts:     make(map[PartitionID]partCounts),
+		kick:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	b.swapped = sync.NewCond(&b.mu)
+	if err := b.update(b.initLayout); err != nil {
+		db.Close()
+		return nil, err
+	}
+	go b.loop()
+	return b, nil
+}
+
+func openBoltFile(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("ticketstore: open %s: %w: %v", path, ErrCorrupt, r)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      timeout,
+		FreelistType: bolt.FreelistMapType,
+	})
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return nil, fmt.Errorf("ticketstore: open %s: %w (waited %v)", path, ErrLocked, timeout)
+	case errors.As(err, new(*fs.PathError)):
+		return nil, fmt.Errorf("ticketstore: open %s: %w", path, err)
+	default:
+		return nil, fmt.Errorf("ticketstore: open %s: %w: %v", path, ErrCorrupt, err)
+	}
+}
+
+// tightenMode makes an existing file 0600: tickets hold resumption secrets.
+func tightenMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("ticketstore: open %s: %w", path, err)
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("ticketstore: open %s: %w", path, err)
+	}
+	return nil
+}
+
+// initLayout creates the buckets of a new file and checks those of an old
+// one.
+func (b *boltBackend) initLayout(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		empty := true
+		tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+		if !empty {
+			return fmt.Errorf("ticketstore: open %s: %w: no meta bucket", b.path, ErrCorrupt)
+		}
+		var err error
+		if meta, err = tx.CreateBucket(bucketMeta); err != nil {
+			return err
+		}
+		if err := meta.Put(keyFormat, binary.BigEndian.AppendUint32(nil, formatVersion)); err != nil {
+			return err
+		}
+	}
+	v := meta.Get(keyFormat)
+	if len(v) != 4 {
+		return fmt.Errorf("ticketstore: open %s: %w: no format version", b.path, ErrCorrupt)
+	}
+	if got := binary.BigEndian.Uint32(v); got > formatVersion {
+		return fmt.Errorf("ticketstore: open %s: %w (file has version %d, this build reads up to %d)",
+			b.path, ErrNewerFormat, got, formatVersion)
+	}
+	for _, name := range [][]byte{bucketParts, bucketServers, bucketExpiry} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// view and update run a transaction and turn a bbolt panic, which a
+// damaged file can cause, into an error naming the file.
+func (b *boltBackend) view(fn func(*bolt.Tx) error) (err error) {
+	defer b.recoverCorrupt(&err)
+	return b.db.View(fn)
+}
+
+func (b *boltBackend) update(fn func(*bolt.Tx) error) (err error) {
+	defer b.recoverCorrupt(&err)
+	return b.db.Update(fn)
+}
+
+func (b *boltBackend) recoverCorrupt(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("ticketstore: %s: %w: %v", b.path, ErrCorrupt, r)
+	}
+}
+
+func stateKey(id PartitionID, server string) string { return string(id[:]) + server }
+
+func indexKey(lastUse uint64, key []byte) []byte {
+	k := make([]byte, 8, 8+len(key))
+	binary.BigEndian.PutUint64(k, lastUse)
+	return append(k, key...)
+}
+
+func (b *boltBackend) Init(fresh func() Header) (Header, error) {
+	var h Header
+	err := b.update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(keyHeader); v != nil {
+			var err error
+			h, err = decodeHeader(v)
+			if err != nil {
+				return fmt.Errorf("ticketstore: open %s: %w: %w", b.path, ErrCorrupt, err)
+			}
+			return nil
+		}
+		h = fresh()
+		return meta.Put(keyHeader, encodeHeader(h))
+	})
+	return h, err
+}
+
+func (b *boltBackend) Register(id PartitionID, meta PartitionMeta) error {
+	var exists bool
+	err := b.view(func(tx *bolt.Tx) error {
+		exists = tx.Bucket(bucketParts).Get(id[:]) != nil
+		return nil
+	})
+	if err != nil || exists {
+		return err
+	}
+	return b.update(func(tx *bolt.Tx) error {
+		parts := tx.Bucket(bucketParts)
+		if parts.Get(id[:]) != nil {
+			return nil
+		}
+		return parts.Put(id[:], encodePart(partRecord{meta: meta}))
+	})
+}
+
+// lookupLocked returns the current state for key without copying it: the
+// caller must not change it. A missing or unreadable record reads as empty.
+func (b *boltBackend) lookupLocked(key string) (*serverState, error) {
+	if st, ok := b.pending[key]; ok {
+		return st, nil
+	}
+	if st, ok := b.flushing[key]; ok {
+		return st, nil
+	}
+	st := &serverState{}
+	err := b.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketServers).Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		dec, err := decodeServer(v)
+		if err != nil {
+			b.log.Warn("ticketstore: dropping unreadable record", "file", b.path, "err", err)
+			return nil
+		}
+		st = dec
+		return nil
+	})
+	return st, err
+}
+
+// mutableLocked returns the state for key in the pending overlay, where the
+// caller may change it.
+func (b *boltBackend) mutableLocked(key string) (*serverState, error) {
+	if st, ok := b.pending[key]; ok {
+		return st, nil
+	}
+	st, err := b.lookupLocked(key)
+	if err != nil {
+		return nil, err
+	}
+	st = st.clone()
+	b.pending[key] = st
+	return st, nil
+}
+
+// changedLocked is called after the overlay grew. It wakes the flusher
+// early when the overlay is filling and holds the caller back while it is
+// full, which bounds memory when tickets arrive faster than the disk
+// commits them.
+func (b *boltBackend) changedLocked() {
+	if len(b.pending) >= b.maxPending/4 {
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+	}
+	for len(b.pending) >= b.maxPending && !b.closed {
+		b.swapped.Wait()
+	}
+}
+
+func (b *boltBackend) Add(id PartitionID, server string, t Ticket) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	st, err := b.mutableLocked(stateKey(id, server))
+	if err != nil {
+		return err
+	}
+	st.add(t)
+	c := b.counts[id]
+	c.received++
+	b.counts[id] = c
+	b.changedLocked()
+	return nil
+}
+
+func (b *boltBackend) Take(id PartitionID, server string, now time.Time) (Ticket, bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return Ticket{}, false, ErrClosed
+	}
+	key := stateKey(id, server)
+	st, err := b.lookupLocked(key)
+	if err != nil || len(st.tickets) == 0 {
+		return Ticket{}, false, err
+	}
+	// Take from a copy, so that a TLS 1.2 session, which stays, costs no
+	// write.
+	st = st.clone()
+	t, ok, changed := st.take(now)
+	if ok {
+		c := b.counts[id]
+		c.taken++
+		b.counts[id] = c
+	}
+	if changed {
+		b.pending[key] = st
+		b.changedLocked()
+	}
+	return t, ok, nil
+}
+
+func (b *boltBackend) Clear(id PartitionID, server string) error {
+	return b.change(id, server, func(st *serverState) { st.tickets = nil })
+}
+
+func (b *boltBackend) Mark(id PartitionID, server string, until time.Time) error {
+	return b.change(id, server, func(st *serverState) { st.mark = until })
+}
+
+func (b *boltBackend) change(id PartitionID, server string, fn func(*serverState)) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	st, err := b.mutableLocked(stateKey(id, server))
+	if err != nil {
+		return err
+	}
+	fn(st)
+	b.changedLocked()
+	return nil
+}
+
+func (b *boltBackend) Marked(id PartitionID, server string, now time.Time) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false, ErrClosed
+	}
+	st, err := b.lookupLocked(stateKey(id, server))
+	if err != nil {
+		return false, err
+	}
+	return st.marked(now), nil
+}
+
+// Flush commits the pending overlay in one transaction. Calls made while it
+// commits go to a fresh overlay and are not held up.
+func (b *boltBackend) Flush() error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	return b.flushWriteLocked()
+}
+
+func (b *boltBackend) flushWriteLocked() error {
+	b.mu.Lock()
+	if len(b.pending) == 0 && len(b.counts) == 0 {
+		b.mu.Unlock()
+		return nil
+	}
+	batch, counts := b.pending, b.counts
+	b.flushing = batch
+	b.pending = make(map[string]*serverState, len(batch))
+	b.counts = make(map[PartitionID]partCounts)
+	b.swapped.Broadcast()
+	b.mu.Unlock()
+
+	err := b.update(func(tx *bolt.Tx) error { return writeBatch(tx, batch, counts) })
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.flushing = nil
+	if err != nil {
+		// Keep the batch for the next attempt; states changed since are
+		// newer and win.
+		for k, st := range batch {
+			if _, ok := b.pending[k]; !ok {
+				b.pending[k] = st
+			}
+		}
+		for id, c := range counts {
+			p := b.counts[id]
+			p.received += c.received
+			p.taken += c.taken
+			b.counts[id] = p
+		}
+		return fmt.Errorf("ticketstore: commit to %s: %w", b.path, err)
+	}
+	return nil
+}
+
+func writeBatch(tx *bolt.Tx, batch map[string]*serverState, counts map[PartitionID]partCounts) error {
+	parts := tx.Bucket(bucketParts)
+	servers := tx.Bucket(bucketServers)
+	index := tx.Bucket(bucketExpiry)
+	for k, st := range batch {
+		key := []byte(k)
+		// A state whose partition was purged meanwhile is dropped, so a
+		// purge is never undone by a late write.
+		if parts.Get(key[:len(PartitionID{})]) == nil {
+			continue
+		}
+		if err := putState(servers, index, key, st); err != nil {
+			return err
+		}
+	}
+	for id, c := range counts {
+		v := parts.Get(id[:])
+		if v == nil {
+			continue
+		}
+		p, err := decodePart(v)
+		if err != nil {
+			continue
+		}
+		p.received += c.received
+		p.taken += c.taken
+		if err := parts.Put(id[:], encodePart(p)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putState writes (or, when empty, deletes) one server record and keeps its
+// expiry index entry in step.
+func putState(servers, index *bolt.Bucket, key []byte, st *serverState) error {
+	if old := servers.Get(key); old != nil {
+		if last, ok := serverLastUse(old); ok {
+			if err := index.Delete(indexKey(last, key)); err != nil {
+				return err
+			}
+		}
+	}
+	if st.empty() {
+		return servers.Delete(key)
+	}
+	rec := encodeServer(st)
+	if err := servers.Put(key, rec); err != nil {
+		return err
+	}
+	last, _ := serverLastUse(rec)
+	return index.Put(indexKey(last, key), nil)
+}
+
+// pruneBatch bounds the records one pruning transaction deletes, so that
+// pruning a large backlog does not hold the writer for long.
+const pruneBatch = 4096
+
+func (b *boltBackend) Prune(now time.Time) (int, error) {
+	total := 0
+	for {
+		n, more, err := b.pruneOnce(now)
+		total += n
+		if err != nil || !more {
+			return total, err
+		}
+	}
+}
+
+func (b *boltBackend) pruneOnce(now time.Time) (removed int, more bool, err error) {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	if b.isClosed() {
+		return 0, false, ErrClosed
+	}
+	limit := uint64(max(now.Unix(), 0))
+	err = b.update(func(tx *bolt.Tx) error {
+		servers := tx.Bucket(bucketServers)
+		index := tx.Bucket(bucketExpiry)
+		var victims [][]byte
+		c := index.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) < 8 || binary.BigEndian.Uint64(k) > limit {
+				break
+			}
+			if len(victims) == pruneBatch {
+				more = true
+				break
+			}
+			victims = append(victims, bytes.Clone(k))
+		}
+		for _, k := range victims {
+			if v := servers.Get(k[8:]); v != nil {
+				removed += ticketCount(v)
+				if err := servers.Delete(k[8:]); err != nil {
+					return err
+				}
+			}
+			if err := index.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return removed, more, err
+}
+
+// ticketCount reads how many tickets an encoded server record holds.
+func ticketCount(rec []byte) int {
+	st, err := decodeServer(rec)
+	if err != nil {
+		return 0
+	}
+	return len(st.tickets)
+}
+
+func (b *boltBackend) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+func (b *boltBackend) Stats(now time.Time) ([]PartitionStats, error) {
+	if err := b.Flush(); err != nil {
+		return nil, err
+	}
+	var out []PartitionStats
+	err := b.view(func(tx *bolt.Tx) error {
+		servers := tx.Bucket(bucketServers)
+		return tx.Bucket(bucketParts).ForEach(func(k, v []byte) error {
+			p, err := decodePart(v)
+			if err != nil || len(k) != len(PartitionID{}) {
+				b.log.Warn("ticketstore: unreadable partition record", "file", b.path, "err", err)
+				return nil
+			}
+			ps := PartitionStats{PartitionMeta: p.meta, Received: p.received, Taken: p.taken}
+			copy(ps.ID[:], k)
+			c := servers.Cursor()
+			for sk, sv := c.Seek(k); sk != nil && bytes.HasPrefix(sk, k); sk, sv = c.Next() {
+				if st, err := decodeServer(sv); err == nil {
+					ps.count(st, now)
+				}
+			}
+			out = append(out, ps)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// count adds one server's state to the statistics.
+func (ps *PartitionStats) count(st *serverState, now time.Time) {
+	if st.marked(now) {
+		ps.Marked++
+	}
+	live := 0
+	for _, t := range st.tickets {
+		if !t.live(now) {
+			ps.Expired++
+			continue
+		}
+		live++
+		if ps.FirstExpiry.IsZero() || t.Expires.Before(ps.FirstExpiry) {
+			ps.FirstExpiry = t.Expires
+		}
+		if t.Expires.After(ps.LastExpiry) {
+			ps.LastExpiry = t.Expires
+		}
+	}
+	if live > 0 {
+		ps.Servers++
+		ps.Tickets += live
+	}
+}
+
+func (b *boltBackend) Purge(id PartitionID) error {
+	return b.purge(func(key []byte) bool { return bytes.HasPrefix(key, id[:]) })
+}
+
+func (b *boltBackend) PurgeAll() error {
+	return b.purge(func([]byte) bool { return true })
+}
+
+// purge deletes the partitions whose keys match, holding mu throughout so
+// that no handshake reads a record the purge is deleting and writes it
+// back.
+func (b *boltBackend) purge(match func(key []byte) bool) error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	for k := range b.pending {
+		if match([]byte(k)) {
+			delete(b.pending, k)
+		}
+	}
+	for id := range b.counts {
+		if match(id[:]) {
+			delete(b.counts, id)
+		}
+	}
+	return b.update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketParts, bucketServers} {
+			if err := deleteMatching(tx.Bucket(name), match); err != nil {
+				return err
+			}
+		}
+		index := tx.Bucket(bucketExpiry)
+		return deleteMatching(index, func(k []byte) bool { return len(k) >= 8 && match(k[8:]) })
+	})
+}
+
+func deleteMatching(bk *bolt.Bucket, match func([]byte) bool) error {
+	var keys [][]byte
+	err := bk.ForEach(func(k, _ []byte) error {
+		if match(k) {
+			keys = append(keys, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := bk.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loop commits the overlay every interval, or sooner when it fills, and
+// prunes now and then. It owns no state of its own: Close stops it.
+func (b *boltBackend) loop() {
+	defer close(b.done)
+	tick := time.NewTicker(b.interval)
+	defer tick.Stop()
+	lastPrune := time.Time{}
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-tick.C:
+		case <-b.kick:
+		}
+		if err := b.Flush(); err != nil {
+			b.log.Warn("ticketstore: flush failed; will retry", "err", err)
+		}
+		if now := b.now(); now.Sub(lastPrune) >= b.pruneEvery {
+			lastPrune = now
+			if _, err := b.Prune(now); err != nil {
+				b.log.Warn("ticketstore: prune failed", "file", b.path, "err", err)
+			}
+		}
+	}
+}
+
+func (b *boltBackend) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return ErrClosed
+	}
+	b.closed = true
+	b.swapped.Broadcast()
+	b.mu.Unlock()
+
+	close(b.stop)
+	<-b.done
+	err := b.Flush()
+	if cerr := b.db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("ticketstore: close %s: %w", b.path, cerr)
+	}
+	return err
+}
