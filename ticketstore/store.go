@@ -50,8 +50,10 @@ type Options struct {
 	Now func() time.Time
 }
 
-func (o *Options) lockTimeout() time.Duration   { return durationOr(o.LockTimeout, time.Second) }
-func (o *Options) flushInterval() time.Duration { return durationOr(o.FlushInterval, 250*time.Millisecond) }
+func (o *Options) lockTimeout() time.Duration { return durationOr(o.LockTimeout, time.Second) }
+func (o *Options) flushInterval() time.Duration {
+	return durationOr(o.FlushInterval, 250*time.Millisecond)
+}
 func (o *Options) pruneInterval() time.Duration { return durationOr(o.PruneInterval, 10*time.Minute) }
 
 func (o *Options) maxPending() int {
