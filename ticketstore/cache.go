@@ -87,7 +87,8 @@ func sealAAD(id PartitionID, server string) []byte {
 // ignores the key utls passes except to check that it is the server's
 // host. Make a new Cache for every connection.
 func (p *Partition) Cache(server string) (*Cache, error) {
-	if err := checkServer(server); err != nil {
+	server, err := canonServer(server)
+	if err != nil {
 		return nil, err
 	}
 	host, _, _ := net.SplitHostPort(server)

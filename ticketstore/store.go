@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -185,6 +187,15 @@ func digestKey(h Header, sealKey []byte) ([]byte, error) {
 	return derive(append(slices.Clip(h.Secret), sealKey...), "revisit partition key v1"), nil
 }
 
+// serverKey is the name a server key has in the backend: a keyed digest,
+// so that the file does not list the sites a crawler visited.
+func (s *Store) serverKey(server string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("server\x00"))
+	m.Write([]byte(server))
+	return string(m.Sum(nil)[:16])
+}
+
 // Partition returns the partition of tickets received through exit with
 // the given profile, registering it on first use.
 func (s *Store) Partition(exit Exit, profile string) (*Partition, error) {
@@ -311,10 +322,11 @@ func (p *Partition) Profile() string { return p.meta.Profile }
 // as utls session state. A TLS 1.2 session is returned but kept. A record
 // that cannot be read, or that belongs to another place, reads as absent.
 func (p *Partition) Take(server string) (*utls.ClientSessionState, bool, error) {
-	if err := checkServer(server); err != nil {
+	server, err := canonServer(server)
+	if err != nil {
 		return nil, false, err
 	}
-	t, ok, err := p.s.b.Take(p.id, server, p.s.now())
+	t, ok, err := p.s.b.Take(p.id, p.s.serverKey(server), p.s.now())
 	if err != nil || !ok {
 		return nil, false, err
 	}
@@ -330,11 +342,12 @@ func (p *Partition) Take(server string) (*utls.ClientSessionState, bool, error) 
 // Put stores a session received from server (host:port). A nil session
 // removes the server's tickets.
 func (p *Partition) Put(server string, cs *utls.ClientSessionState) error {
-	if err := checkServer(server); err != nil {
+	server, err := canonServer(server)
+	if err != nil {
 		return err
 	}
 	if cs == nil {
-		return p.s.b.Clear(p.id, server)
+		return p.s.b.Clear(p.id, p.s.serverKey(server))
 	}
 	if err := p.ensureRegistered(); err != nil {
 		return err
@@ -343,44 +356,49 @@ func (p *Partition) Put(server string, cs *utls.ClientSessionState) error {
 	if err != nil {
 		return fmt.Errorf("ticketstore: put %s: %w", server, err)
 	}
-	return p.s.b.Add(p.id, server, t)
+	return p.s.b.Add(p.id, p.s.serverKey(server), t)
 }
 
 // Clear removes every ticket kept for server.
 func (p *Partition) Clear(server string) error {
-	if err := checkServer(server); err != nil {
+	server, err := canonServer(server)
+	if err != nil {
 		return err
 	}
-	return p.s.b.Clear(p.id, server)
+	return p.s.b.Clear(p.id, p.s.serverKey(server))
 }
 
 // MarkNoTicket asks that no ticket be offered to server for d. A transport
 // marks servers where resumption fails, such as those that answer a
 // ticket with a HelloRetryRequest. A d of zero or less removes the mark.
 func (p *Partition) MarkNoTicket(server string, d time.Duration) error {
-	if err := checkServer(server); err != nil {
+	server, err := canonServer(server)
+	if err != nil {
 		return err
 	}
 	var until time.Time
 	if d > 0 {
 		until = p.s.now().Add(d)
 	}
-	return p.s.b.Mark(p.id, server, until)
+	return p.s.b.Mark(p.id, p.s.serverKey(server), until)
 }
 
 // NoTicket reports whether server is under a mark set by
 // [Partition.MarkNoTicket].
 func (p *Partition) NoTicket(server string) (bool, error) {
-	if err := checkServer(server); err != nil {
+	server, err := canonServer(server)
+	if err != nil {
 		return false, err
 	}
-	return p.s.b.Marked(p.id, server, p.s.now())
+	return p.s.b.Marked(p.id, p.s.serverKey(server), p.s.now())
 }
 
-func checkServer(server string) error {
+// canonServer checks a server key and lowercases it: host names are not
+// case sensitive.
+func canonServer(server string) (string, error) {
 	host, port, err := net.SplitHostPort(server)
 	if err != nil || host == "" || port == "" {
-		return fmt.Errorf("%w: %q", ErrBadServer, server)
+		return "", fmt.Errorf("%w: %q", ErrBadServer, server)
 	}
-	return nil
+	return strings.ToLower(server), nil
 }
