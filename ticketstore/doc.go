@@ -1,0 +1,83 @@
+// Package ticketstore keeps TLS session tickets on disk, partitioned by the
+// exit a connection leaves through and the browser profile it speaks, so
+// that a restarted crawler resumes its TLS sessions like a browser that was
+// never closed, and never offers a ticket through another exit than the
+// one that received it.
+//
+// # Partitions
+//
+// A partition is an (exit, profile) pair. An [Exit] is a direct connection
+// or one proxy endpoint with one credential: two proxy URLs that differ only
+// in the password are two exits. The store is handed the exit's full
+// identity, password included, and names the partition by an HMAC of it
+// under a random secret kept in the file (and, with a seal key, under that
+// key too). Neither the password nor any form of it from which it could be
+// read back is written; a label, scheme://user@host:port, is kept so that
+// partitions can be listed. Server keys (host and port) are stored as keyed
+// digests as well, so the file does not list the sites visited.
+//
+// # Tickets, like Chrome
+//
+// Within a partition tickets are kept per server key, host and port. The
+// rules are Chrome's:
+//
+//   - at most [MaxPerServer] (2) tickets per server key, newest first;
+//   - a TLS 1.3 ticket is taken out of the store when it is handed to a
+//     handshake, so it is used once (RFC 8446, appendix C.4); a TLS 1.2
+//     session is reused until it expires or is replaced;
+//   - a ticket expires at the end of the lifetime the server gave it, and
+//     at the latest 7 days (TLS 1.3) or 24 hours (TLS 1.2) after it was
+//     received; an expired ticket is never returned;
+//   - utls's Put(key, nil), after a failed resumption, removes the server's
+//     tickets.
+//
+// Each stored session also carries a tag naming its partition and server
+// key; a ticket read back from anywhere else is refused, whatever the
+// backend returned.
+//
+// # Using it with utls
+//
+// utls keys its session cache by the SNI alone, without the port, and
+// through a proxy with an empty ServerName by the proxy's address. A
+// [Cache] is therefore made per connection and bound to one server key:
+//
+//	cache, err := part.Cache("example.com:443")
+//	cfg := &utls.Config{ServerName: "example.com", ClientSessionCache: cache, OmitEmptyPsk: true}
+//	offer := cache.Load() // takes the ticket now; build the ClientHello with or without PSK
+//
+// # Durability
+//
+// The handshake path never waits for the disk: Put, Take and marks change
+// an in-memory overlay that a background goroutine commits to the bbolt
+// file in one transaction every [Options.FlushInterval] (250ms by
+// default), or sooner when the overlay fills. A process killed with
+// SIGKILL loses at most the tickets received in the last interval and may
+// offer, once more, a ticket taken in that interval. [Store.Close] and
+// [Store.Flush] commit everything. Registering a partition is committed at
+// once. Expired records are pruned every [Options.PruneInterval] through
+// an expiry index, so pruning and opening never scan the whole file.
+//
+// # Files
+//
+// [Open] creates the file with mode 0600 and its directory with mode 0700,
+// and tightens an existing file to 0600. Only one process can have the file
+// open: another waits [Options.LockTimeout] and then fails with
+// [ErrLocked]. A damaged file fails with [ErrCorrupt], and a file written
+// by a newer format with [ErrNewerFormat]; each error names the file.
+//
+// # Sealing
+//
+// With [Options.SealKey] set (32 random bytes the user keeps elsewhere,
+// for example in a secret manager), each ticket record is sealed with
+// AES-256-GCM under a key derived from it, bound to its partition and
+// server key, and the partition digests depend on the key as well. Whoever
+// has the file but not the key can read neither the tickets nor the
+// servers, and cannot test guesses of a proxy password against the
+// digests. Without a seal key the resumption secrets are protected by the
+// file's mode only. A store is sealed or not from its creation.
+//
+// # Backends
+//
+// A [Store] runs over a [Backend]; [OpenBolt] is the bbolt one. Every
+// backend passes the conformance suite in package storetest.
+package ticketstore

@@ -1,0 +1,79 @@
+package ticketstore
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+func FuzzDecodeServer(f *testing.F) {
+	st := &serverState{mark: time.UnixMilli(1_800_000_000_000)}
+	st.add(Ticket{Data: []byte("abc"), TLS13: true, Received: time.UnixMilli(1), Expires: time.UnixMilli(2)})
+	st.add(Ticket{Data: []byte("de"), TLS13: true, Received: time.UnixMilli(3), Expires: time.UnixMilli(4)})
+	f.Add(encodeServer(st))
+	f.Add(encodeServer(&serverState{}))
+	f.Add([]byte{recordV1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := decodeServer(b)
+		if err != nil {
+			return
+		}
+		// What decodes must encode back to a record that decodes alike.
+		again, err := decodeServer(encodeServer(st))
+		if err != nil {
+			t.Fatalf("re-encoded record does not decode: %v", err)
+		}
+		if len(again.tickets) != len(st.tickets) || !again.mark.Equal(st.mark) {
+			t.Fatalf("round trip changed the record: %+v != %+v", again, st)
+		}
+		for i := range st.tickets {
+			if !bytes.Equal(again.tickets[i].Data, st.tickets[i].Data) {
+				t.Fatalf("round trip changed ticket %d", i)
+			}
+		}
+	})
+}
+
+func FuzzDecodePart(f *testing.F) {
+	f.Add(encodePart(partRecord{meta: PartitionMeta{Label: "direct", Profile: "chrome"}, received: 3, taken: 1}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := decodePart(b)
+		if err != nil {
+			return
+		}
+		if _, err := decodePart(encodePart(p)); err != nil {
+			t.Fatalf("re-encoded partition does not decode: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeHeader(f *testing.F) {
+	f.Add(encodeHeader(Header{Secret: bytes.Repeat([]byte{1}, 32)}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if h, err := decodeHeader(b); err == nil {
+			if _, err := decodeHeader(encodeHeader(h)); err != nil {
+				t.Fatalf("re-encoded header does not decode: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzDecodePayload(f *testing.F) {
+	f.Add(encodePayload([]byte("ticket"), []byte("state")))
+	seal, _ := newSealer(bytes.Repeat([]byte{9}, SealKeySize))
+	f.Add(seal.seal(encodePayload([]byte("t"), []byte("s")), []byte("aad")))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if plain, err := seal.open(b, []byte("aad")); err == nil {
+			b = plain
+		}
+		ticket, state, err := decodePayload(b)
+		if err != nil {
+			return
+		}
+		t2, s2, err := decodePayload(encodePayload(ticket, state))
+		if err != nil || !bytes.Equal(t2, ticket) || !bytes.Equal(s2, state) {
+			t.Fatalf("payload does not survive a round trip: %v", err)
+		}
+		expiry(state, time.Now())
+	})
+}
