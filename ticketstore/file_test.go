@@ -48,11 +48,34 @@ func TestFileModes(t *testing.T) {
 }
 
 func TestLockedFile(t *testing.T) {
+	if os.Getenv("TICKETSTORE_LOCKED") != "" {
+		t.Skip("child process")
+	}
 	path := filepath.Join(t.TempDir(), "tickets.db")
 	openStore(t, path, nil) // held open until cleanup
+
 	_, err := ticketstore.Open(path, &ticketstore.Options{LockTimeout: 50 * time.Millisecond})
 	if !errors.Is(err, ticketstore.ErrLocked) || !strings.Contains(err.Error(), path) {
-		t.Fatalf("second Open error = %v, want ErrLocked naming %s", err, path)
+		t.Fatalf("second Open in this process: error = %v, want ErrLocked naming %s", err, path)
+	}
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLockedFileChild$")
+	cmd.Env = append(os.Environ(), "TICKETSTORE_LOCKED="+path)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+// TestLockedFileChild is the other process of TestLockedFile.
+func TestLockedFileChild(t *testing.T) {
+	path := os.Getenv("TICKETSTORE_LOCKED")
+	if path == "" {
+		t.Skip("runs as the child of TestLockedFile")
+	}
+	_, err := ticketstore.Open(path, &ticketstore.Options{LockTimeout: 100 * time.Millisecond})
+	if !errors.Is(err, ticketstore.ErrLocked) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Open from another process: error = %v, want ErrLocked naming %s", err, path)
 	}
 }
 

@@ -398,3 +398,29 @@ func TestConcurrentStore(t *testing.T) {
 		}
 	}
 }
+
+func TestPeriodicPrune(t *testing.T) {
+	clk := newClock()
+	st := openStore(t, "", &ticketstore.Options{
+		Now: clk.Now, FlushInterval: 5 * time.Millisecond, PruneInterval: time.Hour,
+	})
+	p := partitionOf(t, st, "", "chrome")
+	if err := p.Put("a.test:443", realSession(t, tls.VersionTLS13)); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(8 * 24 * time.Hour)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list, err := st.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if list[0].Expired == 0 && list[0].Tickets == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("expired ticket not pruned in the background: %+v", list[0])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
