@@ -3,12 +3,16 @@ module github.com/revisit-crawl/revisit
 go 1.26.0
 
 require (
-	github.com/andybalholm/brotli v1.0.6 // indirect
-	github.com/klauspost/compress v1.17.4 // indirect
-	github.com/refraction-networking/utls v1.8.2 // indirect
-	go.etcd.io/bbolt v1.4.3 // indirect
+	github.com/andybalholm/brotli v1.0.6
+	github.com/klauspost/compress v1.17.4
+	github.com/refraction-networking/utls v1.8.2
+	go.etcd.io/bbolt v1.4.3
+	golang.org/x/net v0.47.0
+)
+
+require (
 	golang.org/x/crypto v0.44.0 // indirect
-	golang.org/x/net v0.47.0 // indirect
 	golang.org/x/sync v0.19.0 // indirect
 	golang.org/x/sys v0.38.0 // indirect
+	golang.org/x/text v0.31.0 // indirect
 )

@@ -15,10 +15,13 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	"net/http"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // CA is a certificate authority and one leaf it issued, valid for
@@ -270,3 +273,91 @@ func (s *Server) Close() {
 	}
 	s.wg.Wait()
 }
+
+// HTTPServer is an HTTPS server on 127.0.0.1 speaking HTTP/2 and
+// HTTP/1.1 (or HTTP/1.1 only), recording each handshake like Server.
+type HTTPServer struct {
+	*Server
+	// URL is the server's base URL, https://localhost:PORT.
+	URL string
+}
+
+// HTTPOptions configure an HTTPServer.
+type HTTPOptions struct {
+	// Config is cloned as the TLS config, as in Options.
+	Config *tls.Config
+	// H1Only turns HTTP/2 off.
+	H1Only bool
+	// TieTicketsToIP is as in Options.
+	TieTicketsToIP bool
+}
+
+// NewHTTPServer starts an HTTPS server running h; t.Cleanup stops it.
+func NewHTTPServer(t testing.TB, ca *CA, h http.Handler, opts *HTTPOptions) *HTTPServer {
+	t.Helper()
+	if opts == nil {
+		opts = &HTTPOptions{}
+	}
+	cfg := &tls.Config{}
+	if opts.Config != nil {
+		cfg = opts.Config.Clone()
+	}
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	if opts.H1Only {
+		cfg.NextProtos = []string{"http/1.1"}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	hs := &HTTPServer{}
+	hs.Server = NewServer(t, ca, &Options{
+		Config:         cfg,
+		TieTicketsToIP: opts.TieTicketsToIP,
+		Handle: func(c *tls.Conn) {
+			c.SetDeadline(time.Time{})
+			ln := &oneConnListener{conn: c, done: make(chan struct{})}
+			if c.ConnectionState().NegotiatedProtocol == "h2" {
+				h2s := &http2.Server{}
+				h2s.ServeConn(c, &http2.ServeConnOpts{BaseConfig: srv, Handler: h})
+				return
+			}
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+				ConnState: func(_ net.Conn, st http.ConnState) {
+					if st == http.StateClosed || st == http.StateHijacked {
+						ln.closeOnce()
+					}
+				}}
+			go srv.Serve(ln)
+			<-ln.done
+		},
+	})
+	_, port, _ := net.SplitHostPort(hs.Addr)
+	hs.URL = "https://localhost:" + port
+	return hs
+}
+
+// oneConnListener hands one connection to http.Server and then blocks
+// until it is closed, so that Serve runs exactly that connection.
+type oneConnListener struct {
+	mu   sync.Mutex
+	conn net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func (l *oneConnListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	c := l.conn
+	l.conn = nil
+	l.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	<-l.done
+	return nil, net.ErrClosed
+}
+
+func (l *oneConnListener) closeOnce() { l.once.Do(func() { close(l.done) }) }
+func (l *oneConnListener) Close() error {
+	l.closeOnce()
+	return nil
+}
+func (l *oneConnListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }

@@ -1,0 +1,148 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	utls "github.com/refraction-networking/utls"
+
+	"github.com/revisit-crawl/revisit/ticketstore"
+)
+
+// tlsConn is a utls connection whose ConnectionState has crypto/tls's
+// type, so that net/http and x/net/http2 fill in Response.TLS.
+type tlsConn struct {
+	*utls.UConn
+}
+
+// ConnectionState returns the connection's state as crypto/tls describes
+// it.
+func (c *tlsConn) ConnectionState() tls.ConnectionState {
+	s := c.UConn.ConnectionState()
+	return tls.ConnectionState{
+		Version:                     s.Version,
+		HandshakeComplete:           s.HandshakeComplete,
+		DidResume:                   s.DidResume,
+		CipherSuite:                 s.CipherSuite,
+		NegotiatedProtocol:          s.NegotiatedProtocol,
+		NegotiatedProtocolIsMutual:  true,
+		ServerName:                  s.ServerName,
+		PeerCertificates:            s.PeerCertificates,
+		VerifiedChains:              s.VerifiedChains,
+		SignedCertificateTimestamps: s.SignedCertificateTimestamps,
+		OCSPResponse:                s.OCSPResponse,
+	}
+}
+
+// sessionCache is what utls sees of the partition for one connection: the
+// partition's cache bound to the server key, with offering switched off on
+// a first visit, and a hook on every ticket stored.
+type sessionCache struct {
+	c      *ticketstore.Cache
+	offer  bool
+	server string
+	onPut  func(server string)
+	puts   atomic.Int32
+}
+
+func (s *sessionCache) Get(key string) (*utls.ClientSessionState, bool) {
+	if !s.offer {
+		return nil, false
+	}
+	return s.c.Get(key)
+}
+
+func (s *sessionCache) Put(key string, cs *utls.ClientSessionState) {
+	s.c.Put(key, cs)
+	if cs != nil {
+		s.puts.Add(1)
+		if s.onPut != nil {
+			s.onPut(s.server)
+		}
+	}
+}
+
+// errHelloRetry marks a handshake that failed because the server answered
+// a ticket with a HelloRetryRequest, which utls cannot finish with a PSK.
+type errHelloRetry struct{ err error }
+
+func (e errHelloRetry) Error() string { return e.err.Error() }
+func (e errHelloRetry) Unwrap() error { return e.err }
+
+// handshakeParams are what one TLS handshake needs.
+type handshakeParams struct {
+	ex     *exit
+	server string // host:port, the server key
+	host   string // SNI and the name verified
+	offer  bool   // false: offer no ticket
+	trace  *Trace
+}
+
+// handshake runs the profile's TLS handshake on raw. The ticket, if one is
+// offered, is taken from the partition before the ClientHello is built.
+func (t *Transport) handshake(ctx context.Context, raw net.Conn, p handshakeParams) (conn *tlsConn, info ConnInfo, err error) {
+	info = ConnInfo{Exit: p.ex.label, Profile: t.profile.Name, Server: p.server}
+	cfg := &utls.Config{
+		ServerName:         p.host,
+		RootCAs:            t.cfg.RootCAs,
+		InsecureSkipVerify: t.cfg.InsecureSkipVerify,
+		OmitEmptyPsk:       true,
+	}
+	var cache *sessionCache
+	if p.ex.part != nil {
+		tc, err := p.ex.part.Cache(p.server)
+		if err != nil {
+			return nil, info, err
+		}
+		cache = &sessionCache{c: tc, offer: p.offer && tc.Load(), server: p.server, onPut: p.trace.TicketReceived}
+		cfg.ClientSessionCache = cache
+	}
+	uc := utls.UClient(raw, cfg, utls.HelloCustom)
+	defer func() {
+		// utls panics on some misconfigurations instead of failing.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s via %s: utls panic: %v", ErrHandshake, p.server, p.ex.label, r)
+		}
+	}()
+	spec, err := t.profile.spec()
+	if err != nil {
+		return nil, info, err
+	}
+	if err := uc.ApplyPreset(&spec); err != nil {
+		return nil, info, fmt.Errorf("%w: %s: apply profile %s: %v", ErrHandshake, p.server, t.profile.Name, err)
+	}
+
+	offered := cache != nil && cache.offer
+	if p.trace.TLSHandshakeStart != nil {
+		p.trace.TLSHandshakeStart(p.server, offered)
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.TLSHandshakeTimeout)
+	defer cancel()
+	start := time.Now()
+	err = uc.HandshakeContext(ctx)
+	info.HandshakeTime = time.Since(start)
+	info.PSKOffered = cache != nil && cache.c.Offered()
+	if err != nil {
+		err = fmt.Errorf("%w: %s via %s: %w", ErrHandshake, p.server, p.ex.label, err)
+		if info.PSKOffered && strings.Contains(err.Error(), "HelloRetryRequest") {
+			err = errHelloRetry{err}
+		}
+		if p.trace.TLSHandshakeDone != nil {
+			p.trace.TLSHandshakeDone(info, err)
+		}
+		return nil, info, err
+	}
+	st := uc.ConnectionState()
+	info.TLSVersion = st.Version
+	info.ALPN = st.NegotiatedProtocol
+	info.Resumed = st.DidResume
+	if p.trace.TLSHandshakeDone != nil {
+		p.trace.TLSHandshakeDone(info, nil)
+	}
+	return &tlsConn{uc}, info, nil
+}
