@@ -101,8 +101,20 @@ func (p *hostPool) wakeAllLocked() {
 	p.waiters = nil
 }
 
+// takeIdleLocked removes and returns the connections no request is using:
+// idle HTTP/1.1 ones and HTTP/2 ones without streams.
 func (p *hostPool) takeIdleLocked() []pooledConn {
 	var out []pooledConn
+	for i := 0; i < len(p.h2); {
+		st := p.h2[i].cc.State()
+		if st.Closed || (st.StreamsActive == 0 && st.StreamsReserved == 0 && st.StreamsPending == 0) {
+			out = append(out, p.h2[i])
+			p.h2 = slices.Delete(p.h2, i, i+1)
+			p.open--
+			continue
+		}
+		i++
+	}
 	for _, c := range p.idle {
 		if c.idleTimer.Stop() {
 			p.open--
@@ -118,6 +130,8 @@ func (p *hostPool) allLocked() []pooledConn {
 	for _, c := range p.h2 {
 		out = append(out, c)
 	}
+	p.open -= len(p.h2)
+	p.h2 = nil
 	return out
 }
 

@@ -294,6 +294,7 @@ func (t *Transport) CloseIdleConnections() {
 	var conns []pooledConn
 	for _, p := range t.pools {
 		conns = append(conns, p.takeIdleLocked()...)
+		t.dropIfEmptyLocked(p)
 	}
 	t.mu.Unlock()
 	for _, c := range conns {

@@ -41,10 +41,6 @@ func TestFirstVisitThenRevisit(t *testing.T) {
 			}
 
 			tr.CloseIdleConnections()
-			if tc.name == "h2" {
-				tr.Close()
-				tr = e.transport(t, transport.Config{})
-			}
 			got, info := get(t, tr, nil, e.srv.URL+"/c")
 			hs := e.srv.Hellos()
 			last := hs[len(hs)-1]

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,6 +130,9 @@ type Server struct {
 	wg   sync.WaitGroup
 
 	// mu guards the fields below.
+	// sent counts the bytes written to clients, TLS records included.
+	sent atomic.Int64
+
 	mu       sync.Mutex
 	hellos   []Hello
 	crossed  int
@@ -231,6 +235,7 @@ func (s *Server) serve(cfg *tls.Config, handle func(*tls.Conn)) {
 
 func (s *Server) handleConn(c net.Conn, cfg *tls.Config, handle func(*tls.Conn)) {
 	defer c.Close()
+	c = &countingConn{Conn: c, n: &s.sent}
 	h := &Hello{Remote: c.RemoteAddr()}
 	s.mu.Lock()
 	s.pending[c] = h
@@ -249,6 +254,21 @@ func (s *Server) handleConn(c net.Conn, cfg *tls.Config, handle func(*tls.Conn))
 	}
 	handle(tc)
 	tc.Close()
+}
+
+// BytesSent returns how many bytes the server has written to clients, TLS
+// framing included: what the clients received.
+func (s *Server) BytesSent() int64 { return s.sent.Load() }
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // Hellos returns what the server saw so far, in order of completion.
