@@ -1,0 +1,55 @@
+package frontier_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/revisit-crawl/revisit/frontier"
+	"github.com/revisit-crawl/revisit/frontier/frontiertest"
+)
+
+func TestBoltConformance(t *testing.T) {
+	dir := t.TempDir()
+	frontiertest.Run(t, func(t testing.TB, name string, opts *frontier.Options) frontier.Frontier {
+		t.Helper()
+		var o frontier.Options
+		if opts != nil {
+			o = *opts
+		}
+		o.NoSync = true
+		f, err := frontier.Open(filepath.Join(dir, t.Name(), name+".db"), &o)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	})
+}
+
+func TestRobotsFuncPanicContained(t *testing.T) {
+	ctx := context.Background()
+	var reasons []error
+	f, err := frontier.Open(filepath.Join(t.TempDir(), "f.db"), &frontier.Options{
+		NoSync:         true,
+		RobotsAttempts: 1,
+		Robots: func(context.Context, string) (int, []byte, error) {
+			panic("bug in the caller's fetcher")
+		},
+		OnSkip: func(_ frontier.Request, reason error) { reasons = append(reasons, reason) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Push(ctx, frontier.Request{URL: "http://a.test/"}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := f.Next(ctx); !errors.Is(err, frontier.ErrDrained) {
+		t.Fatalf("Next = %v, %v; want ErrDrained", l, err)
+	}
+	if len(reasons) != 1 || !errors.Is(reasons[0], frontier.ErrRobotsUnavailable) {
+		t.Fatalf("OnSkip reasons = %v, want one ErrRobotsUnavailable", reasons)
+	}
+}
