@@ -50,7 +50,11 @@ func (t *Transport) dialTCP(ctx context.Context, addr string, tr *Trace) (net.Co
 	if tr.DialStart != nil {
 		tr.DialStart(addr)
 	}
-	conn, err := t.dialer.DialContext(ctx, "tcp", addr)
+	dial := t.dialer.DialContext
+	if t.cfg.DialContext != nil {
+		dial = t.cfg.DialContext
+	}
+	conn, err := dial(ctx, "tcp", addr)
 	if tr.DialDone != nil {
 		tr.DialDone(addr, err)
 	}

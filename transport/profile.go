@@ -22,6 +22,10 @@ type Profile struct {
 	Claims string
 	// UserAgent is the User-Agent header the profile sends.
 	UserAgent string
+	// JA4 and JA4Revisit are the real browser's JA4 fingerprints, on a
+	// first visit and when offering a ticket; the profile's ClientHello
+	// is tested to produce them.
+	JA4, JA4Revisit string
 
 	// spec returns a fresh ClientHello spec whose last extension is
 	// pre_shared_key. utls writes into specs, so each connection gets its

@@ -14,11 +14,13 @@ func chrome133() *Profile {
 	const accept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif," +
 		"image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
 	return &Profile{
-		Name:      "chrome133",
-		Aliases:   []string{"chrome"},
-		Claims:    "Google Chrome 133 on Windows 10 x64",
-		UserAgent: ua,
-		spec:      withPSK(utls.HelloChrome_133),
+		Name:       "chrome133",
+		Aliases:    []string{"chrome"},
+		Claims:     "Google Chrome 133 on Windows 10 x64",
+		UserAgent:  ua,
+		JA4:        "t13d1516h2_8daaf6152771_d8a2da3f94cd",
+		JA4Revisit: "t13d1517h2_8daaf6152771_b6f405a00624",
+		spec:       withPSK(utls.HelloChrome_133),
 		headers: []headerField{
 			{"sec-ch-ua", secCHUA},
 			{"sec-ch-ua-mobile", "?0"},

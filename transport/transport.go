@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -32,6 +33,22 @@ type Config struct {
 	// direct. A proxy chosen with [WithProxy] on the request's context
 	// takes precedence.
 	Proxy func(*http.Request) (*url.URL, error)
+
+	// Rotating reports proxies whose exit address may change from one
+	// connection to the next. No ticket is stored or offered through
+	// them: a ticket would show up from another address.
+	Rotating func(proxy *url.URL) bool
+
+	// ExitIP, if set, returns the address a proxy's traffic leaves from,
+	// as observed through it (for example by asking a what-is-my-IP
+	// service), or "". It is asked once per proxy; a known address becomes
+	// part of the exit's identity, so tickets are partitioned by (proxy,
+	// observed address).
+	ExitIP func(proxy *url.URL) string
+
+	// DialContext, if set, makes the TCP connections to servers and to
+	// proxies, in place of a net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// FirstVisit, when set, makes every new connection offer no ticket;
 	// tickets received are still stored. See also [WithFirstVisit].
@@ -161,13 +178,17 @@ func (t *Transport) exitFor(proxy *url.URL) (*exit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupportedScheme, err)
 	}
+	if proxy != nil && t.cfg.ExitIP != nil {
+		id.IP = t.cfg.ExitIP(proxy)
+	}
 	if proxy == nil && t.cfg.LocalAddr != nil {
 		// Direct connections from a chosen source address are an exit of
 		// their own: servers see that address.
 		id.IP, _, _ = net.SplitHostPort(t.cfg.LocalAddr.String())
 	}
 	ex := &exit{proxy: proxy, label: id.Label(), key: key}
-	if t.cfg.Tickets != nil {
+	rotating := proxy != nil && t.cfg.Rotating != nil && t.cfg.Rotating(proxy)
+	if t.cfg.Tickets != nil && !rotating {
 		if ex.part, err = t.cfg.Tickets.Partition(id, t.profile.Name); err != nil {
 			return nil, err
 		}

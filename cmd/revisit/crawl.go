@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/revisit-crawl/revisit/crawler"
+	"github.com/revisit-crawl/revisit/frontier"
+	"github.com/revisit-crawl/revisit/ticketstore"
+	"github.com/revisit-crawl/revisit/transport"
+)
+
+// crawlFlags are the flags of "revisit crawl".
+type crawlFlags struct {
+	state, tickets, profile, exitProbe, ca, scope, out string
+	proxies, rotating                                  listFlag
+	cookies, firstVisit, robots                        bool
+	depth, maxPages, concurrency, perHost              int
+	delay                                              time.Duration
+}
+
+func newCrawlFlags() (*flag.FlagSet, *crawlFlags) {
+	f := &crawlFlags{}
+	fs := flag.NewFlagSet("revisit crawl", flag.ContinueOnError)
+	fs.StringVar(&f.state, "state", "./revisit-state.db", "crawl state `FILE` (frontier); running again with the same file resumes")
+	fs.StringVar(&f.tickets, "tickets", defaultTicketsPath(), "ticket store `FILE`")
+	fs.StringVar(&f.profile, "profile", "chrome", "fingerprint profile (see 'revisit profiles')")
+	fs.Var(&f.proxies, "proxy", "proxy `URL` (http://, https://, socks5:// with optional user:password); repeatable")
+	fs.Var(&f.rotating, "proxy-rotating", "proxy `URL` whose exit may change on every connection: no ticket is offered through it; repeatable")
+	fs.StringVar(&f.exitProbe, "exit-probe", "", "`URL` answering with the client's IP as plain text; partitions tickets by (proxy, observed IP)")
+	fs.BoolVar(&f.cookies, "cookies", true, "keep cookies per exit")
+	fs.BoolVar(&f.firstVisit, "first-visit", false, "never offer a resumption ticket (tickets received are still stored)")
+	fs.StringVar(&f.ca, "ca", "", "PEM `FILE` of roots to trust in addition to the system's")
+	fs.IntVar(&f.depth, "depth", 3, "link depth from the seeds (0 = seeds only)")
+	fs.IntVar(&f.maxPages, "max-pages", 0, "stop after `N` fetched pages (0 = no limit)")
+	fs.IntVar(&f.concurrency, "concurrency", 16, "fetches in flight overall")
+	fs.IntVar(&f.perHost, "per-host", 2, "fetches in flight per host")
+	fs.DurationVar(&f.delay, "delay", 0, "minimum delay between requests to one host")
+	fs.StringVar(&f.scope, "scope", "host", "which links to follow: host, domain or any")
+	fs.BoolVar(&f.robots, "robots", true, "obey robots.txt")
+	fs.StringVar(&f.out, "out", "-", "page records as JSON Lines to `FILE` (- is standard output)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: revisit crawl [flags] URL...")
+		fs.PrintDefaults()
+	}
+	return fs, f
+}
+
+// defaultTicketsPath is $XDG_STATE_HOME/revisit/tickets.db, else
+// ~/.local/state/revisit/tickets.db.
+func defaultTicketsPath() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "revisit", "tickets.db")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(".", "tickets.db")
+	}
+	return filepath.Join(home, ".local", "state", "revisit", "tickets.db")
+}
+
+// crawlSetup is what the flags resolve to before anything is opened.
+type crawlSetup struct {
+	seeds    []string
+	profile  *transport.Profile
+	scope    crawler.Scope
+	proxies  []*url.URL // every exit, --proxy and --proxy-rotating
+	rotating map[string]bool
+	roots    *x509.CertPool
+}
+
+func (c *cli) crawl(ctx context.Context, args []string) error {
+	fs, f := newCrawlFlags()
+	seeds, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	setup, err := f.validate(fs, seeds)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	store, err := openTickets(f.tickets, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	tr, err := c.newTransport(ctx, f, setup, store, log)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	rt := http.RoundTripper(tr)
+	if f.cookies {
+		rt = newCookieJars(tr, setup.choose)
+	}
+
+	fopts := &frontier.Options{Logger: log, PerHost: f.perHost, Delay: f.delay}
+	if f.robots {
+		fopts.Robots = robotsFetcher(rt)
+	}
+	front, err := openState(f.state, fopts)
+	if err != nil {
+		return err
+	}
+	defer front.Close()
+
+	out, closeOut, err := openOut(f.out, c.stdout)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+
+	cr, err := crawler.New(crawler.Config{
+		Frontier:    front,
+		Transport:   rt,
+		MaxDepth:    f.depth,
+		MaxPages:    f.maxPages,
+		Concurrency: f.concurrency,
+		Scope:       setup.scope,
+		Sink:        crawler.NewJSONLSink(out),
+		Progress:    c.stderr,
+		Logger:      log,
+	})
+	if err != nil {
+		return err
+	}
+	cr.OnHTML("a[href], area[href]", func(e *crawler.Element) { e.Follow("href") })
+	err = cr.Run(ctx, setup.seeds...)
+	fmt.Fprint(c.stderr, cr.Stats().Summary())
+	if cerr := front.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if cerr := closeOut(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return err
+}
+
+// validate checks every flag and seed before anything is opened, so that a
+// mistake costs a usage message and exit status 2, and nothing else.
+func (f *crawlFlags) validate(fs *flag.FlagSet, seeds []string) (*crawlSetup, error) {
+	s := &crawlSetup{rotating: map[string]bool{}}
+	if len(seeds) == 0 {
+		return nil, usagef(fs, "crawl needs at least one URL")
+	}
+	for _, seed := range seeds {
+		u, err := url.Parse(seed)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, usagef(fs, "%q is not an absolute http or https URL", seed)
+		}
+	}
+	s.seeds = seeds
+	var err error
+	if s.profile, err = transport.Lookup(f.profile); err != nil {
+		return nil, usagef(fs, "%v", err)
+	}
+	if s.scope, err = crawler.ParseScope(f.scope); err != nil {
+		return nil, usagef(fs, "--scope: want host, domain or any, not %q", f.scope)
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"depth", f.depth}, {"max-pages", f.maxPages}} {
+		if n.v < 0 {
+			return nil, usagef(fs, "--%s must not be negative", n.name)
+		}
+	}
+	if f.concurrency < 1 || f.perHost < 1 {
+		return nil, usagef(fs, "--concurrency and --per-host must be at least 1")
+	}
+	if f.delay < 0 {
+		return nil, usagef(fs, "--delay must not be negative")
+	}
+	for _, backend := range []struct{ flag, v string }{{"state", f.state}, {"tickets", f.tickets}} {
+		if strings.HasPrefix(backend.v, "redis://") {
+			return nil, usagef(fs, "--%s redis:// is not supported by this build yet; give a file", backend.flag)
+		}
+	}
+	for _, list := range []struct {
+		urls     []string
+		rotating bool
+	}{{f.proxies, false}, {f.rotating, true}} {
+		for _, raw := range list.urls {
+			u, err := parseProxy(raw)
+			if err != nil {
+				return nil, usagef(fs, "%v", err)
+			}
+			s.proxies = append(s.proxies, u)
+			s.rotating[u.String()] = list.rotating
+		}
+	}
+	if s.roots, err = loadRoots(f.ca); err != nil {
+		return nil, usagef(fs, "--ca: %v", err)
+	}
+	return s, nil
+}
+
+// parseProxy checks a proxy URL; its errors never show the password.
+func parseProxy(raw string) (*url.URL, error) {
+	if _, err := ticketstore.ParseExit(raw); err != nil {
+		return nil, fmt.Errorf("--proxy: %v", err)
+	}
+	return url.Parse(raw)
+}
+
+// loadRoots returns the system roots plus those in file.
+func loadRoots(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
+
+// choose returns the exit for a request: with several proxies, the host
+// decides, so that each site always sees the same visitor (and its tickets
+// and cookies), across restarts too.
+func (s *crawlSetup) choose(req *http.Request) *url.URL {
+	if len(s.proxies) == 0 {
+		return nil
+	}
+	h := fnv.New32a()
+	io.WriteString(h, strings.ToLower(req.URL.Hostname()))
+	return s.proxies[h.Sum32()%uint32(len(s.proxies))]
+}
+
+func (c *cli) newTransport(ctx context.Context, f *crawlFlags, s *crawlSetup, store *ticketstore.Store, log *slog.Logger) (*transport.Transport, error) {
+	cfg := transport.Config{
+		Profile:         s.profile,
+		Tickets:         store,
+		Proxy:           func(r *http.Request) (*url.URL, error) { return s.choose(r), nil },
+		Rotating:        func(u *url.URL) bool { return s.rotating[u.String()] },
+		FirstVisit:      f.firstVisit,
+		RootCAs:         s.roots,
+		MaxConnsPerHost: max(f.perHost, 1),
+		Logger:          log,
+	}
+	if f.exitProbe != "" {
+		ips, err := probeExits(ctx, cfg, f.exitProbe, s)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ExitIP = func(u *url.URL) string { return ips[u.String()] }
+	}
+	return transport.New(cfg)
+}
+
+// probeExits asks the probe URL, through each non-rotating proxy, which
+// address it sees. It uses a transport without a ticket store, so probing
+// leaves nothing in the partitions it is about to choose.
+func probeExits(ctx context.Context, cfg transport.Config, probe string, s *crawlSetup) (map[string]string, error) {
+	cfg.Tickets, cfg.ExitIP = nil, nil
+	tr, err := transport.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
+	ips := map[string]string{}
+	for _, p := range s.proxies {
+		if s.rotating[p.String()] {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(transport.WithProxy(ctx, p), 30*time.Second)
+		ip, err := fetchIP(pctx, tr, probe)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("exit probe through %s: %w", p.Redacted(), err)
+		}
+		ips[p.String()] = ip
+	}
+	return ips, nil
+}
+
+func fetchIP(ctx context.Context, rt http.RoundTripper, probe string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probe, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 256))
+	if err != nil {
+		return "", err
+	}
+	ip := strings.TrimSpace(string(body))
+	if resp.StatusCode != http.StatusOK || ip == "" || strings.ContainsAny(ip, " \n<") {
+		return "", fmt.Errorf("probe answered %s %q, not an address", resp.Status, ip)
+	}
+	return ip, nil
+}
+
+func openTickets(path string, log *slog.Logger) (*ticketstore.Store, error) {
+	return ticketstore.Open(path, &ticketstore.Options{Logger: log})
+}
+
+func openState(path string, opts *frontier.Options) (*frontier.Bolt, error) {
+	return frontier.Open(path, opts)
+}
+
+// openOut opens the records' destination; "-" is stdout.
+func openOut(path string, stdout io.Writer) (io.Writer, func() error, error) {
+	if path == "-" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	var once sync.Once
+	var cerr error
+	return f, func() error { once.Do(func() { cerr = f.Close() }); return cerr }, nil
+}
+
+// robotsFetcher fetches robots.txt through the crawl's own transport, so
+// it goes out through the exit the site's pages use.
+func robotsFetcher(rt http.RoundTripper) frontier.RobotsFunc {
+	return func(ctx context.Context, robotsURL string) (int, []byte, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, robotsURL, nil)
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("Accept", "text/plain,*/*;q=0.8")
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		// RFC 9309 asks crawlers to parse at least 500 KiB.
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, nil, err
+		}
+		return resp.StatusCode, body, nil
+	}
+}
+
+// cookieJars keeps one cookie jar per exit: a site sees the cookies it
+// set through that exit only, as it would from one browser.
+type cookieJars struct {
+	next   http.RoundTripper
+	choose func(*http.Request) *url.URL
+
+	// mu guards jars.
+	mu   sync.Mutex
+	jars map[string]*cookiejar.Jar
+}
+
+func newCookieJars(next http.RoundTripper, choose func(*http.Request) *url.URL) *cookieJars {
+	return &cookieJars{next: next, choose: choose, jars: map[string]*cookiejar.Jar{}}
+}
+
+func (c *cookieJars) jar(req *http.Request) *cookiejar.Jar {
+	key := ""
+	if u := c.choose(req); u != nil {
+		key = u.String()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	j := c.jars[key]
+	if j == nil {
+		j, _ = cookiejar.New(nil)
+		c.jars[key] = j
+	}
+	return j
+}
+
+// RoundTrip adds the exit's cookies for the URL and keeps those the
+// response sets.
+func (c *cookieJars) RoundTrip(req *http.Request) (*http.Response, error) {
+	jar := c.jar(req)
+	if cookies := jar.Cookies(req.URL); len(cookies) > 0 && req.Header.Get("Cookie") == "" {
+		req = req.Clone(req.Context())
+		for _, ck := range cookies {
+			req.AddCookie(ck)
+		}
+	}
+	resp, err := c.next.RoundTrip(req)
+	if err == nil {
+		if rc := resp.Cookies(); len(rc) > 0 {
+			jar.SetCookies(req.URL, rc)
+		}
+	}
+	return resp, err
+}
