@@ -30,6 +30,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error describes the field and what is wrong with it.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("crawler: config %s: %s", e.Field, e.Reason)
 }
@@ -56,6 +57,7 @@ type FetchError struct {
 	Err    error
 }
 
+// Error describes the stage, the URL and the cause.
 func (e *FetchError) Error() string {
 	return fmt.Sprintf("crawler: %s %s: %v", e.Stage, e.URL, e.Err)
 }
