@@ -64,14 +64,15 @@ func (t *Transport) dialTCP(ctx context.Context, addr string, tr *Trace) (net.Co
 // openTunnel speaks the proxy's protocol on conn. While it does, the
 // connection's deadline follows ctx, so a silent proxy cannot hold the
 // caller past its deadline or cancellation.
-func (t *Transport) openTunnel(ctx context.Context, ex *exit, conn net.Conn, target string) (net.Conn, error) {
-	stop := bindDeadline(ctx, conn)
+func (t *Transport) openTunnel(ctx context.Context, ex *exit, raw net.Conn, target string) (net.Conn, error) {
+	stop := bindDeadline(ctx, raw)
+	conn := raw
 	var err error
 	switch ex.proxy.Scheme {
 	case "http":
-		conn, err = t.connectHTTP(conn, ex, target)
+		conn, err = t.connectHTTP(raw, ex, target)
 	case "https":
-		tc := tls.Client(conn, &tls.Config{
+		tc := tls.Client(raw, &tls.Config{
 			ServerName: ex.proxy.Hostname(),
 			RootCAs:    t.cfg.RootCAs,
 			NextProtos: []string{"http/1.1"},
@@ -82,7 +83,7 @@ func (t *Transport) openTunnel(ctx context.Context, ex *exit, conn net.Conn, tar
 		}
 		conn, err = t.connectHTTP(tc, ex, target)
 	case "socks5", "socks5h":
-		err = socks5Connect(conn, ex, target)
+		err = socks5Connect(raw, ex, target)
 	default:
 		err = fmt.Errorf("%w: proxy %s", ErrUnsupportedScheme, ex.label)
 	}
@@ -90,7 +91,7 @@ func (t *Transport) openTunnel(ctx context.Context, ex *exit, conn net.Conn, tar
 		err = ctx.Err()
 	}
 	if err != nil {
-		conn.Close()
+		raw.Close()
 		return nil, err
 	}
 	return conn, nil

@@ -174,6 +174,11 @@ func NewServer(t testing.TB, ca *CA, opts *Options) *Server {
 // tieToIP wraps each ticket with the IP it is issued to and refuses it
 // from any other.
 func (s *Server) tieToIP(cfg *tls.Config) {
+	// One fixed ticket key for the configs cloned below; left alone, each
+	// clone would make keys of its own and no ticket would ever resume.
+	var key [32]byte
+	rand.Read(key[:])
+	cfg.SetSessionTicketKeys([][32]byte{key})
 	// The connection's address is not in ConnectionState, so the
 	// per-connection config made here captures it; the IP travels inside
 	// the encrypted ticket, in the session's Extra.
