@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	utls "github.com/refraction-networking/utls"
@@ -47,7 +46,6 @@ type sessionCache struct {
 	offer  bool
 	server string
 	onPut  func(server string)
-	puts   atomic.Int32
 }
 
 func (s *sessionCache) Get(key string) (*utls.ClientSessionState, bool) {
@@ -59,11 +57,8 @@ func (s *sessionCache) Get(key string) (*utls.ClientSessionState, bool) {
 
 func (s *sessionCache) Put(key string, cs *utls.ClientSessionState) {
 	s.c.Put(key, cs)
-	if cs != nil {
-		s.puts.Add(1)
-		if s.onPut != nil {
-			s.onPut(s.server)
-		}
+	if cs != nil && s.onPut != nil {
+		s.onPut(s.server)
 	}
 }
 
