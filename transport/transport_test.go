@@ -174,53 +174,51 @@ func TestPerHostConnectionLimit(t *testing.T) {
 	}
 }
 
-func TestCancelledContext(t *testing.T) {
+// rawServer accepts TCP connections on loopback and hands each to serve.
+func rawServer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			defer c.Close() // silent: never answers the ClientHello
+			go serve(c)
 		}
 	}()
+	return ln.Addr().String()
+}
+
+func TestCancelledContext(t *testing.T) {
+	// A server that never answers the ClientHello.
+	addr := rawServer(t, func(c net.Conn) {
+		io.Copy(io.Discard, c)
+		c.Close()
+	})
 	tr, _ := transport.New(transport.Config{})
 	defer tr.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", "https://"+ln.Addr().String()+"/", nil)
-	_, err = tr.RoundTrip(req)
+	req, _ := http.NewRequestWithContext(ctx, "GET", "https://"+addr+"/", nil)
+	_, err := tr.RoundTrip(req)
 	if err == nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("RoundTrip with a cancelled context: %v, want context.Canceled", err)
 	}
 }
 
 func TestServerClosesMidHandshake(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 100)
-			c.Read(buf)
-			c.Close()
-		}
-	}()
+	addr := rawServer(t, func(c net.Conn) {
+		c.Read(make([]byte, 100))
+		c.Close()
+	})
 	tr, _ := transport.New(transport.Config{})
 	defer tr.Close()
-	req, _ := http.NewRequest("GET", "https://"+ln.Addr().String()+"/", nil)
-	_, err = tr.RoundTrip(req)
+	_, err := tr.RoundTrip(mustReq(t, "https://"+addr+"/"))
 	if !errors.Is(err, transport.ErrHandshake) {
 		t.Fatalf("RoundTrip to a server that hangs up: %v, want ErrHandshake", err)
 	}
