@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revisit-crawl/revisit/internal/proxytest"
 	"github.com/revisit-crawl/revisit/internal/sitetest"
 )
 
@@ -260,5 +261,44 @@ func TestProfiles(t *testing.T) {
 	r := revisit(t, "profiles")
 	if r.code != 0 || !strings.Contains(r.stdout, "chrome133") || !strings.Contains(r.stdout, "t13d1516h2_8daaf6152771_d8a2da3f94cd") {
 		t.Fatalf("profiles: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestProxiesAndExitProbe crawls through two SOCKS5 proxies leaving from
+// different addresses, with an exit probe: each page is fetched through
+// one of them, and the ticket partitions are named by proxy and observed
+// address, without the password.
+func TestProxiesAndExitProbe(t *testing.T) {
+	s := newCLISite(t, 15)
+	s.Handle("/ip", func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := strings.Cut(r.RemoteAddr, ":")
+		fmt.Fprintln(w, host)
+	})
+	var proxies []string
+	for _, egress := range []string{"127.0.0.2", "127.0.0.3"} {
+		p := proxytest.NewSOCKS5(t, &proxytest.Options{User: "bob", Password: "pw-" + egress, Egress: egress})
+		proxies = append(proxies, "--proxy", p.URL("bob", "pw-"+egress))
+	}
+	args := append(proxies, "--exit-probe", s.URL+"/ip", "--depth", "3")
+	r := revisit(t, s.crawlArgs(args...)...)
+	if r.code != 0 {
+		t.Fatalf("crawl through proxies: exit %d\n%s", r.code, r.stderr)
+	}
+	recs := readRecords(t, s.out)
+	if len(recs) != 15 {
+		t.Fatalf("%d records, want 15", len(recs))
+	}
+	for _, rec := range recs {
+		if !strings.HasPrefix(rec.Exit, "socks5://bob@127.0.0.1:") || strings.Contains(rec.Exit, "pw-") {
+			t.Errorf("record exit %q, want the proxy's label without its password", rec.Exit)
+		}
+	}
+	r = revisit(t, "tickets", "list", "--tickets", s.tickets)
+	if !strings.Contains(r.stdout, "ip=127.0.0.") || strings.Contains(r.stdout, "pw-") {
+		t.Fatalf("tickets list:\n%s\nwant partitions labelled with the observed address and no password", r.stdout)
+	}
+	raw, _ := os.ReadFile(s.tickets)
+	if bytes.Contains(raw, []byte("pw-127")) {
+		t.Fatal("the ticket file holds a proxy password")
 	}
 }
