@@ -41,11 +41,16 @@ func run() error {
 	workers := flag.Int("workers", 64, "goroutines calling Next and Done")
 	noSync := flag.Bool("nosync", false, "skip fsync (Options.NoSync)")
 	every := flag.Duration("progress", time.Minute, "print progress this often (0: never)")
+	resume := flag.Bool("resume", false, "skip the push: reopen -path and lease from it")
+	duration := flag.Duration("duration", 0, "stop leasing after this long (0: until drained)")
 	keep := flag.Bool("keep", false, "keep the state file")
 	memProfile := flag.String("memprofile", "", "write a heap profile after the push to this file")
 	flag.Parse()
 	if *hosts <= 0 {
 		*hosts = max(*n/100, 1)
+	}
+	if *resume && *path == "" {
+		return errors.New("-resume needs -path")
 	}
 	if *path == "" {
 		dir, err := os.MkdirTemp("", "frontierscale")
@@ -58,45 +63,47 @@ func run() error {
 		*path = filepath.Join(dir, "frontier.db")
 	}
 	opts := &frontier.Options{NoSync: *noSync, PerHost: 2}
-	fmt.Printf("n=%d hosts=%d batch=%d pushers=%d workers=%d nosync=%v go=%s cpus=%d\n",
-		*n, *hosts, *batch, *pushers, *workers, *noSync, runtime.Version(), runtime.NumCPU())
+	if *resume {
+		fmt.Printf("resume %s workers=%d nosync=%v go=%s cpus=%d\n", *path, *workers,
+			*noSync, runtime.Version(), runtime.NumCPU())
+	} else {
+		fmt.Printf("n=%d hosts=%d batch=%d pushers=%d workers=%d nosync=%v go=%s cpus=%d\n",
+			*n, *hosts, *batch, *pushers, *workers, *noSync, runtime.Version(),
+			runtime.NumCPU())
+	}
 
-	f, err := frontier.Open(*path, opts)
-	if err != nil {
-		return err
-	}
 	var count atomic.Int64
-	stop := progress("push", &count, *every)
-	start := time.Now()
-	err = pushAll(f, *n, *hosts, *batch, *pushers, &count)
-	stop()
-	if err != nil {
-		return err
-	}
-	pushTime := time.Since(start)
-	report("push", *n, pushTime)
-	if *memProfile != "" {
-		if err := writeHeapProfile(*memProfile); err != nil {
+	if !*resume {
+		if err := pushPhase(*path, opts, *n, *hosts, *batch, *pushers, &count, *every,
+			*memProfile); err != nil {
 			return err
 		}
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
 	fileSize(*path)
 
-	start = time.Now()
-	f, err = frontier.Open(*path, opts)
+	start := time.Now()
+	f, err := frontier.Open(*path, opts)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("reopen: %v\n", time.Since(start).Round(time.Microsecond))
 	memory("after reopen")
+	before, err := f.Stats(context.Background())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("stats at reopen: %+v\n", before)
 
+	ctx := context.Background()
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
 	count.Store(0)
-	stop = progress("next+done", &count, *every)
+	stop := progress("next+done", &count, *every)
 	start = time.Now()
-	got, err := drain(f, *workers, &count)
+	got, err := drain(ctx, f, *workers, &count)
 	stop()
 	if err != nil {
 		return err
@@ -110,8 +117,12 @@ func run() error {
 		return err
 	}
 	fmt.Printf("stats: %+v\n", st)
-	if got != *n || st.Done != int64(*n) {
-		return fmt.Errorf("settled %d URLs (%d done), want %d", got, st.Done, *n)
+	if st.Done != before.Done+int64(got) {
+		return fmt.Errorf("settled %d URLs but done went from %d to %d", got, before.Done,
+			st.Done)
+	}
+	if !*resume && *duration == 0 && st.Done != int64(*n) {
+		return fmt.Errorf("%d done, want %d", st.Done, *n)
 	}
 	fileSize(*path)
 	memory("end")
@@ -191,21 +202,45 @@ func pushAll(f frontier.Frontier, n, hosts, batch, pushers int, count *atomic.In
 	return <-errs
 }
 
-func drain(f frontier.Frontier, workers int, settled *atomic.Int64) (int, error) {
+func pushPhase(path string, opts *frontier.Options, n, hosts, batch, pushers int,
+	count *atomic.Int64, every time.Duration, memProfile string) error {
+	f, err := frontier.Open(path, opts)
+	if err != nil {
+		return err
+	}
+	stop := progress("push", count, every)
+	start := time.Now()
+	err = pushAll(f, n, hosts, batch, pushers, count)
+	stop()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	report("push", n, time.Since(start))
+	if memProfile != "" {
+		if err := writeHeapProfile(memProfile); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// drain leases and settles URLs until the frontier drains or ctx ends.
+func drain(ctx context.Context, f frontier.Frontier, workers int, settled *atomic.Int64) (int, error) {
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
-	ctx := context.Background()
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				l, err := f.Next(ctx)
-				if errors.Is(err, frontier.ErrDrained) {
+				if errors.Is(err, frontier.ErrDrained) || ctx.Err() != nil {
 					return
 				}
 				if err == nil {
-					err = f.Done(ctx, l)
+					err = f.Done(context.Background(), l)
 				}
 				if err != nil {
 					errs <- err
