@@ -1,9 +1,7 @@
 package transport
 
 import (
-	"context"
 	"net/http"
-	"time"
 
 	"golang.org/x/net/http2"
 )
@@ -18,13 +16,9 @@ func (c *h2Conn) roundTrip(req *http.Request) (*http.Response, error) {
 	return c.cc.RoundTrip(req)
 }
 
-func (c *h2Conn) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.cc.Shutdown(ctx); err != nil {
-		c.cc.Close()
-	}
-}
+// close closes the connection at once; the pool only closes HTTP/2
+// connections that carry no stream, or when the transport is closed.
+func (c *h2Conn) close() { c.cc.Close() }
 
 // wrapConn puts HTTP over a fresh TLS connection: HTTP/2 when ALPN chose
 // it, HTTP/1.1 otherwise.

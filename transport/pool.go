@@ -207,6 +207,7 @@ func (t *Transport) newConn(ctx context.Context, ex *exit, p *hostPool, tr *Trac
 	}
 	if h2, ok := c.(*h2Conn); ok {
 		if t.closed {
+			p.open--
 			go h2.close()
 			return connUse{}, ErrClosed
 		}
