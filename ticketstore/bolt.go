@@ -304,21 +304,19 @@ func (b *boltBackend) changedLocked() {
 }
 
 func (b *boltBackend) Add(id PartitionID, server string, t Ticket) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return ErrClosed
-	}
-	st, err := b.mutableLocked(stateKey(id, server))
-	if err != nil {
-		return err
-	}
-	st.add(t)
+	return b.change(id, server, func(st *serverState) {
+		st.add(t)
+		b.countLocked(id, 1, 0)
+	})
+}
+
+// countLocked adds to a partition's counters, committed with the next
+// flush.
+func (b *boltBackend) countLocked(id PartitionID, received, taken uint64) {
 	c := b.counts[id]
-	c.received++
+	c.received += received
+	c.taken += taken
 	b.counts[id] = c
-	b.changedLocked()
-	return nil
 }
 
 func (b *boltBackend) Take(id PartitionID, server string, now time.Time) (Ticket, bool, error) {
@@ -337,9 +335,7 @@ func (b *boltBackend) Take(id PartitionID, server string, now time.Time) (Ticket
 	st = st.clone()
 	t, ok, changed := st.take(now)
 	if ok {
-		c := b.counts[id]
-		c.taken++
-		b.counts[id] = c
+		b.countLocked(id, 0, 1)
 	}
 	if changed {
 		b.pending[key] = st
@@ -356,6 +352,7 @@ func (b *boltBackend) Mark(id PartitionID, server string, until time.Time) error
 	return b.change(id, server, func(st *serverState) { st.mark = until })
 }
 
+// change applies fn, under mu, to the pending state of one server.
 func (b *boltBackend) change(id PartitionID, server string, fn func(*serverState)) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -419,10 +416,7 @@ func (b *boltBackend) flushWriteLocked() error {
 			}
 		}
 		for id, c := range counts {
-			p := b.counts[id]
-			p.received += c.received
-			p.taken += c.taken
-			b.counts[id] = p
+			b.countLocked(id, c.received, c.taken)
 		}
 		return fmt.Errorf("ticketstore: commit to %s: %w", b.path, err)
 	}
