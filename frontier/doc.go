@@ -76,7 +76,3 @@
 // version is refused by Open with an error naming the file. Nothing in this package
 // panics on bad input or logs anywhere but Options.Logger.
 package frontier
-
-// BUG(frontier): Internationalized host names are lowercased, width-folded and encoded
-// with Punycode, but not given the full UTS #46 mapping or NFC normalization, so a host
-// typed in decomposed Unicode is crawled as a different host from its composed form.

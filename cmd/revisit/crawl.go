@@ -342,26 +342,50 @@ func openOut(path string, stdout io.Writer) (io.Writer, func() error, error) {
 }
 
 // robotsFetcher fetches robots.txt through the crawl's own transport, so
-// it goes out through the exit the site's pages use.
+// it goes out through the exit the site's pages use. It follows up to five
+// redirects, as RFC 9309 asks.
 func robotsFetcher(rt http.RoundTripper) frontier.RobotsFunc {
 	return func(ctx context.Context, robotsURL string) (int, []byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, robotsURL, nil)
-		if err != nil {
-			return 0, nil, err
+		target := robotsURL
+		for hop := 0; ; hop++ {
+			status, body, location, err := fetchRobots(ctx, rt, target)
+			if err != nil || location == "" || hop == 5 {
+				return status, body, err
+			}
+			next, err := url.Parse(target)
+			if err == nil {
+				next, err = next.Parse(location)
+			}
+			if err != nil || (next.Scheme != "http" && next.Scheme != "https") {
+				return status, body, nil
+			}
+			target = next.String()
 		}
-		req.Header.Set("Accept", "text/plain,*/*;q=0.8")
-		resp, err := rt.RoundTrip(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		defer resp.Body.Close()
-		// RFC 9309 asks crawlers to parse at least 500 KiB.
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, nil, err
-		}
-		return resp.StatusCode, body, nil
 	}
+}
+
+// fetchRobots makes one request; location is set for a redirect.
+func fetchRobots(ctx context.Context, rt http.RoundTripper, target string) (status int, body []byte, location string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	req.Header.Set("Accept", "text/plain,*/*;q=0.8")
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case 301, 302, 303, 307, 308:
+		return resp.StatusCode, nil, resp.Header.Get("Location"), nil
+	}
+	// RFC 9309 asks crawlers to parse at least 500 KiB.
+	body, err = io.ReadAll(io.LimitReader(resp.Body, 512<<10))
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return 0, nil, "", err
+	}
+	return resp.StatusCode, body, "", nil
 }
 
 // cookieJars keeps one cookie jar per exit: a site sees the cookies it

@@ -302,3 +302,34 @@ func TestProxiesAndExitProbe(t *testing.T) {
 		t.Fatal("the ticket file holds a proxy password")
 	}
 }
+
+// TestRobots checks that robots.txt, reached through a redirect, is obeyed,
+// and that --robots=false ignores it.
+func TestRobots(t *testing.T) {
+	s := newCLISite(t, 15)
+	s.Handle("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/real-robots.txt", http.StatusMovedPermanently)
+	})
+	s.Handle("/real-robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "User-agent: *\nDisallow: /p/1\n")
+	})
+	r := revisit(t, s.crawlArgs("--depth", "3")...)
+	if r.code != 0 {
+		t.Fatalf("crawl: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, path := range []string{"/p/1", "/p/10", "/p/3"} {
+		if n := s.Hits()[path]; n != 0 {
+			t.Errorf("%s fetched %d times though robots.txt disallows it", path, n)
+		}
+	}
+	if s.Hits()["/p/2"] != 1 {
+		t.Error("an allowed page was not fetched")
+	}
+	os.Remove(s.state)
+	if r = revisit(t, s.crawlArgs("--depth", "3", "--robots=false")...); r.code != 0 {
+		t.Fatalf("crawl --robots=false: exit %d\n%s", r.code, r.stderr)
+	}
+	if s.Hits()["/p/1"] != 1 {
+		t.Error("--robots=false did not fetch a disallowed page")
+	}
+}

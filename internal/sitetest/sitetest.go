@@ -34,7 +34,8 @@ type Site struct {
 type Options struct {
 	// H1Only serves HTTP/1.1 only.
 	H1Only bool
-	// Robots is served as /robots.txt; empty means 404.
+	// Robots is served as /robots.txt; empty means 404, unless a handler
+	// for it is added with Handle.
 	Robots string
 }
 
@@ -46,13 +47,11 @@ func New(t testing.TB, n int, opts *Options) *Site {
 	}
 	s := &Site{CA: tlstest.NewCA(t), N: n, mux: http.NewServeMux(), hits: map[string]int{}}
 	s.mux.HandleFunc("/p/", s.page)
-	s.mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
-		if opts.Robots == "" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write([]byte(opts.Robots))
-	})
+	if opts.Robots != "" {
+		s.mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(opts.Robots))
+		})
+	}
 	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.hits[r.URL.RequestURI()]++
