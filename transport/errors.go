@@ -19,7 +19,4 @@ var (
 	// ErrUnsupportedScheme means a request or proxy URL has a scheme the
 	// transport does not speak.
 	ErrUnsupportedScheme = errors.New("transport: unsupported scheme")
-	// ErrBodyTooLarge means a decoded response body passed the limit the
-	// caller set.
-	ErrBodyTooLarge = errors.New("transport: response body too large")
 )
