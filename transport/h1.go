@@ -317,18 +317,24 @@ type h1Header struct {
 // and case; names the profile does not know follow, sorted. Hop-by-hop
 // headers the transport writes itself are left out.
 func (p *Profile) orderH1(h http.Header) []h1Header {
+	return orderHeaders(p.h1Headers, h, func(key string, _ []string) bool { return skipH1[key] })
+}
+
+// orderHeaders returns h in the order of the list, then the names the
+// list lacks, sorted; skip leaves headers out.
+func orderHeaders(order []headerField, h http.Header, skip func(key string, vs []string) bool) []h1Header {
 	out := make([]h1Header, 0, len(h))
 	seen := make(map[string]bool, len(h))
-	for _, f := range p.h1Headers {
+	for _, f := range order {
 		key := http.CanonicalHeaderKey(f.name)
-		if vs := h[key]; len(vs) > 0 {
+		if vs := h[key]; len(vs) > 0 && !skip(key, vs) {
 			out = append(out, h1Header{f.name, joinCookie(key, vs)})
-			seen[key] = true
 		}
+		seen[key] = true
 	}
 	rest := make([]string, 0, len(h))
-	for key := range h {
-		if !seen[key] && !skipH1[key] {
+	for key, vs := range h {
+		if !seen[key] && len(vs) > 0 && !skip(key, vs) {
 			rest = append(rest, key)
 		}
 	}

@@ -2,7 +2,10 @@ package transport
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -48,4 +51,94 @@ func checkHeaders(h http.Header) error {
 		}
 	}
 	return nil
+}
+
+// requestFields returns the header list of req for HTTP/2: the
+// pseudo-header fields in the profile's order, then the headers in its
+// order, names in lower case and cookies split into crumbs as browsers
+// send them (RFC 9113, 8.2.3).
+func (c *h2Conn) requestFields(req *http.Request, hasBody bool) ([]hpackEntry, error) {
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	if method == http.MethodConnect {
+		return nil, fmt.Errorf("transport: CONNECT over HTTP/2 is not supported")
+	}
+	scheme := strings.ToLower(req.URL.Scheme)
+	authority := req.Host
+	if authority == "" {
+		authority = req.URL.Host
+	}
+	if host, port, err := net.SplitHostPort(authority); err == nil && port == defaultPort(scheme) {
+		authority = host
+		if strings.Contains(host, ":") {
+			authority = "[" + host + "]"
+		}
+	}
+	fields := make([]hpackEntry, 0, 4+len(req.Header)+2)
+	for _, r := range c.h2.PseudoOrder {
+		switch r {
+		case 'm':
+			fields = append(fields, hpackEntry{":method", method})
+		case 'a':
+			fields = append(fields, hpackEntry{":authority", authority})
+		case 's':
+			fields = append(fields, hpackEntry{":scheme", scheme})
+		case 'p':
+			fields = append(fields, hpackEntry{":path", req.URL.RequestURI()})
+		}
+	}
+	h := req.Header
+	if n, ok := contentLength(req, hasBody); ok {
+		h = h.Clone()
+		h.Set("Content-Length", n)
+	}
+	for _, oh := range orderHeaders(c.t.profile.headers, h, skipH2) {
+		name := strings.ToLower(oh.name)
+		for _, v := range oh.values {
+			if name != "cookie" {
+				fields = append(fields, hpackEntry{name, v})
+				continue
+			}
+			for crumb := range strings.SplitSeq(v, ";") {
+				if crumb = strings.TrimSpace(crumb); crumb != "" {
+					fields = append(fields, hpackEntry{name, crumb})
+				}
+			}
+		}
+	}
+	return fields, nil
+}
+
+// contentLength returns the content-length to send, if any: the body's
+// known length, or 0 for a bodiless POST, PUT or PATCH, as browsers send.
+func contentLength(req *http.Request, hasBody bool) (string, bool) {
+	switch {
+	case hasBody && req.ContentLength > 0:
+		return strconv.FormatInt(req.ContentLength, 10), true
+	case !hasBody && methodWantsLength(req.Method):
+		return "0", true
+	}
+	return "", false
+}
+
+func defaultPort(scheme string) string {
+	if scheme == "http" {
+		return "80"
+	}
+	return "443"
+}
+
+// skipH2 leaves out the headers HTTP/2 forbids (RFC 9113, 8.2.2) and
+// those the request line's pseudo-headers replace. TE may only say
+// "trailers".
+func skipH2(key string, vs []string) bool {
+	switch key {
+	case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Host":
+		return true
+	case "Te":
+		return len(vs) != 1 || vs[0] != "trailers"
+	}
+	return false
 }

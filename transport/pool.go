@@ -69,19 +69,13 @@ func (t *Transport) dropIfEmptyLocked(p *hostPool) {
 }
 
 // reuseLocked returns a connection that can take a request now, or nil.
-// It forgets HTTP/2 connections that have closed.
+// HTTP/2 connections that close or stop taking streams leave the pool
+// themselves.
 func (p *hostPool) reuseLocked() (pooledConn, ConnInfo) {
-	for i := 0; i < len(p.h2); {
-		c := p.h2[i]
-		if c.cc.State().Closed {
-			p.h2 = slices.Delete(p.h2, i, i+1)
-			p.open--
-			continue
-		}
-		if c.cc.ReserveNewRequest() {
+	for _, c := range p.h2 {
+		if c.reserve() {
 			return c, c.base
 		}
-		i++
 	}
 	for len(p.idle) > 0 {
 		c := p.idle[len(p.idle)-1]
@@ -106,8 +100,7 @@ func (p *hostPool) wakeAllLocked() {
 func (p *hostPool) takeIdleLocked() []pooledConn {
 	var out []pooledConn
 	for i := 0; i < len(p.h2); {
-		st := p.h2[i].cc.State()
-		if st.Closed || (st.StreamsActive == 0 && st.StreamsReserved == 0 && st.StreamsPending == 0) {
+		if p.h2[i].idle() {
 			out = append(out, p.h2[i])
 			p.h2 = slices.Delete(p.h2, i, i+1)
 			p.open--
@@ -212,8 +205,8 @@ func (t *Transport) newConn(ctx context.Context, ex *exit, p *hostPool, tr *Trac
 			return connUse{}, ErrClosed
 		}
 		p.h2 = append(p.h2, h2)
-		if !h2.cc.ReserveNewRequest() {
-			return connUse{}, fmt.Errorf("transport: new HTTP/2 connection to %s refuses streams", p.key.origin)
+		if !h2.reserve() {
+			return connUse{}, h2RetryError{fmt.Errorf("transport: new HTTP/2 connection to %s closed at once", p.key.origin)}
 		}
 	}
 	return t.gotConn(tr, c, info), nil

@@ -41,6 +41,9 @@ type Profile struct {
 
 	// H2 describes the browser's HTTP/2 connection preface.
 	H2 H2Params
+
+	// hpack is how the browser encodes header fields on HTTP/2.
+	hpack hpackPolicy
 }
 
 // H2Params are the HTTP/2 connection parameters a browser sends: its
@@ -58,6 +61,9 @@ type H2Params struct {
 	Exclusive bool
 	StreamDep uint32
 	Weight    uint8
+	// FirstStreamID is the ID of the connection's first request stream;
+	// zero means 1. Later streams count up by two from it.
+	FirstStreamID uint32
 }
 
 // H2Setting is one HTTP/2 SETTINGS parameter.

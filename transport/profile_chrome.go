@@ -21,10 +21,19 @@ func chrome133() *Profile {
 		JA4:        "t13d1516h2_8daaf6152771_d8a2da3f94cd",
 		JA4Revisit: "t13d1517h2_8daaf6152771_b6f405a00624",
 		spec:       withPSK(utls.HelloChrome_133),
+		// Names with no value have a place in the order but are sent
+		// only when the request has them. The places of content-length,
+		// cache-control, origin and content-type (form posts) are from
+		// Chrome captures of POST requests; the rest is the navigation
+		// request of PROFILES.md.
 		headers: []headerField{
+			{"content-length", ""},
+			{"cache-control", ""},
 			{"sec-ch-ua", secCHUA},
 			{"sec-ch-ua-mobile", "?0"},
 			{"sec-ch-ua-platform", `"Windows"`},
+			{"origin", ""},
+			{"content-type", ""},
 			{"upgrade-insecure-requests", "1"},
 			{"user-agent", ua},
 			{"accept", accept},
@@ -42,9 +51,12 @@ func chrome133() *Profile {
 		// Connection, with the client hints in lower case, the rest in
 		// title case, and no Priority.
 		h1Headers: []headerField{
+			{"Cache-Control", ""},
 			{"sec-ch-ua", secCHUA},
 			{"sec-ch-ua-mobile", "?0"},
 			{"sec-ch-ua-platform", `"Windows"`},
+			{"Origin", ""},
+			{"Content-Type", ""},
 			{"Upgrade-Insecure-Requests", "1"},
 			{"User-Agent", ua},
 			{"Accept", accept},
@@ -70,5 +82,10 @@ func chrome133() *Profile {
 			StreamDep:    0,
 			Weight:       255,
 		},
+		// Chrome's HPACK encoder (quiche's default policy) adds every
+		// regular field to the dynamic table but, of the pseudo-header
+		// fields, only :authority; strings are Huffman coded when that
+		// is shorter.
+		hpack: hpackPolicy{indexPseudo: map[string]bool{":authority": true}},
 	}
 }

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/net/http2"
-
 	"github.com/revisit-crawl/revisit/ticketstore"
 )
 
@@ -125,7 +123,6 @@ type Transport struct {
 	cfg     Config
 	profile *Profile
 	dialer  *net.Dialer
-	h2      *http2.Transport
 	log     *slog.Logger
 
 	// mu guards the fields below.
@@ -145,13 +142,6 @@ func New(cfg Config) (*Transport, error) {
 		log:     cfg.Logger,
 		exits:   make(map[string]*exit),
 		pools:   make(map[poolKey]*hostPool),
-	}
-	t.h2 = &http2.Transport{
-		DisableCompression: true,
-		IdleConnTimeout:    cfg.IdleConnTimeout,
-		MaxHeaderListSize:  262144,
-		ReadIdleTimeout:    30 * time.Second,
-		PingTimeout:        15 * time.Second,
 	}
 	return t, nil
 }
@@ -249,17 +239,30 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return finishResponse(resp, u.info, decode), nil
 		}
-		if attempt > 0 || !u.info.Reused || !canRetry(out) {
+		if !mayRetry(err, attempt, u.info, out) {
 			return nil, err
 		}
-		// A pooled connection the server had already closed: once more on
-		// a fresh one, as browsers do.
+		// A pooled connection the server had already closed, or a request
+		// the server refused unprocessed: once more, as browsers do.
 		t.log.DebugContext(req.Context(), "transport: retrying on a new connection",
 			"url", req.URL.Redacted(), "err", err)
 		if out, err = rewind(out); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// mayRetry reports whether a failed request may be sent again: a request
+// an HTTP/2 server refused unprocessed (up to 3 times), or a request
+// that canRetry allows after failing on a reused connection.
+func mayRetry(err error, attempt int, info ConnInfo, req *http.Request) bool {
+	if req.Context().Err() != nil {
+		return false
+	}
+	if errors.As(err, new(h2RetryError)) {
+		return attempt < 3 && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
+	}
+	return attempt == 0 && info.Reused && canRetry(req)
 }
 
 // canRetry reports whether a request may be sent again: it is idempotent
