@@ -2,6 +2,8 @@ package transport
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"net"
 	"net/http"
 	"strconv"
@@ -90,9 +92,16 @@ func (c *h2Conn) requestFields(req *http.Request, hasBody bool) ([]hpackEntry, e
 		}
 	}
 	h := req.Header
-	if n, ok := contentLength(req, hasBody); ok {
+	n, withLength := contentLength(req, hasBody)
+	if withLength || len(req.Trailer) > 0 {
 		h = h.Clone()
+	}
+	if withLength {
 		h.Set("Content-Length", n)
+	}
+	if len(req.Trailer) > 0 {
+		// Announce the trailers, as servers keep only those announced.
+		h.Set("Trailer", strings.Join(slices.Sorted(maps.Keys(req.Trailer)), ", "))
 	}
 	for _, oh := range orderHeaders(c.t.profile.headers, h, skipH2) {
 		name := strings.ToLower(oh.name)

@@ -315,6 +315,9 @@ type HTTPOptions struct {
 	H1Only bool
 	// TieTicketsToIP is as in Options.
 	TieTicketsToIP bool
+	// H2 configures the HTTP/2 server (stream limits, windows); nil
+	// means x/net's defaults.
+	H2 *http2.Server
 }
 
 // NewHTTPServer starts an HTTPS server running h; t.Cleanup stops it.
@@ -340,7 +343,10 @@ func NewHTTPServer(t testing.TB, ca *CA, h http.Handler, opts *HTTPOptions) *HTT
 			c.SetDeadline(time.Time{})
 			ln := &oneConnListener{conn: c, done: make(chan struct{})}
 			if c.ConnectionState().NegotiatedProtocol == "h2" {
-				h2s := &http2.Server{}
+				h2s := opts.H2
+				if h2s == nil {
+					h2s = &http2.Server{}
+				}
 				h2s.ServeConn(c, &http2.ServeConnOpts{BaseConfig: srv, Handler: h})
 				return
 			}
