@@ -3,9 +3,9 @@ package transport
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
