@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -215,15 +216,14 @@ func (c *h1Conn) writeRequest(req *http.Request) error {
 		host = req.URL.Host
 	}
 	fmt.Fprintf(w, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, target, host)
-	if req.Close {
-		w.WriteString("Connection: close\r\n")
-	} else {
-		w.WriteString("Connection: keep-alive\r\n")
-	}
 	if c.proxyAuth != "" {
 		fmt.Fprintf(w, "Proxy-Authorization: %s\r\n", c.proxyAuth)
 	}
-	for _, h := range c.t.profile.orderH1(req.Header) {
+	connection := "keep-alive"
+	if req.Close {
+		connection = "close"
+	}
+	for _, h := range c.t.profile.orderH1(req.Header, connection) {
 		for _, v := range h.values {
 			fmt.Fprintf(w, "%s: %s\r\n", h.name, v)
 		}
@@ -314,9 +314,15 @@ type h1Header struct {
 }
 
 // orderH1 returns the request's headers in the profile's HTTP/1.1 order
-// and case; names the profile does not know follow, sorted. Hop-by-hop
+// and case, with Connection set to connection where the profile puts it;
+// names the profile does not know follow, sorted. Other hop-by-hop
 // headers the transport writes itself are left out.
-func (p *Profile) orderH1(h http.Header) []h1Header {
+func (p *Profile) orderH1(h http.Header, connection string) []h1Header {
+	h = maps.Clone(h)
+	if h == nil {
+		h = make(http.Header, 1)
+	}
+	h["Connection"] = []string{connection}
 	return orderHeaders(p.h1Headers, h, func(key string, _ []string) bool { return skipH1[key] })
 }
 
@@ -348,7 +354,7 @@ func orderHeaders(order []headerField, h http.Header, skip func(key string, vs [
 // skipH1 are headers the HTTP/1.1 writer sets itself or that do not belong
 // on the wire.
 var skipH1 = map[string]bool{
-	"Host": true, "Connection": true, "Content-Length": true, "Transfer-Encoding": true,
+	"Host": true, "Content-Length": true, "Transfer-Encoding": true,
 	"Proxy-Connection": true, "Keep-Alive": true, "Upgrade": true, "Te": true, "Trailer": true,
 }
 

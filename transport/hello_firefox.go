@@ -5,8 +5,9 @@ import (
 	"github.com/refraction-networking/utls/dicttls"
 )
 
-// firefox135Spec returns the ClientHello of Firefox 135 to 151 on Windows
-// and macOS, which is the same on both, with pre_shared_key appended so
+// firefox135Spec returns the ClientHello of Firefox 135 and later on
+// Windows and macOS, which is the same on both and unchanged through at
+// least 148 (152 drops a cipher suite), with pre_shared_key appended so
 // that a ticket can be offered. Each call builds a new spec: utls writes
 // key shares, ECH randomness and the ticket into the spec it applies.
 //
@@ -16,14 +17,16 @@ import (
 // the other profiles' spec functions.
 //
 // Firefox sends no GREASE and never shuffles, so the order below is the
-// wire order. The lists were checked by recomputing JA4 and JA4_r (against
-// CycleTLS's tests [cyc]), JA3 and JA4_o from them. Sources, by the tags of
+// wire order. The lists, fed to an independent calculator, give the JA4 of
+// real Firefox and the JA4_r of CycleTLS's tests [cyc], and the JA3 and
+// JA4_o recomputed from them match published ones. Sources, by the tags of
 // the project's profile notes:
 //
 //	ff135  curl-impersonate, bin/curl_firefox135
-//	ci286  lexiforest/curl-impersonate#286 (Firefox 135 to 152)
+//	ci286  lexiforest/curl-impersonate#286
 //	ff152  a byte-level diff of Firefox 152 against an imitation
 //	surf   enetx/surf, profiles/firefox/144.go
+//	cyc    CycleTLS's tests
 //
 // TODO: Firefox builds its X25519 share from the same key as the X25519
 // half of the X25519MLKEM768 share [surf, unconfirmed elsewhere]; utls
@@ -95,8 +98,8 @@ func firefox135Extensions() []utls.TLSExtension {
 				utls.ECDSAWithSHA1,
 			},
 		},
-		// signed_certificate_timestamp (18) is new since Firefox 120,
-		// whose utls preset lacks it.
+		// utls's HelloFirefox_120 has neither this extension (18) nor
+		// compress_certificate (27); Firefox 135 sends both.
 		&utls.SCTExtension{},
 		// Three shares, the post-quantum hybrid first.
 		&utls.KeyShareExtension{KeyShares: []utls.KeyShare{
@@ -128,7 +131,6 @@ func firefox135Extensions() []utls.TLSExtension {
 		// content type byte. Imitations that write 4001 in decimal send
 		// 0x0fa1 [ff152].
 		&utls.FakeRecordSizeLimitExtension{Limit: 0x4001},
-		// compress_certificate (27) is new since Firefox 120.
 		&utls.UtlsCompressCertExtension{Algorithms: []utls.CertCompressionAlgo{
 			utls.CertCompressionZlib,
 			utls.CertCompressionBrotli,

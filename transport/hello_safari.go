@@ -16,11 +16,12 @@ import utls "github.com/refraction-networking/utls"
 // functions.
 //
 // Safari keeps a fixed order with GREASE first and second to last before
-// padding. The lists were checked by recomputing JA4, JA3, JA3N and JA4_o
-// from them. Sources, by the tags of the project's profile notes:
+// padding. The lists, fed to an independent calculator, give the JA4 of
+// real Safari 18, and the JA3, JA3N and JA4_o recomputed from them match
+// published ones. Sources, by the tags of the project's profile notes:
 //
 //	cap186  a capture note of Safari 18.6
-//	ci148   lexiforest/curl-impersonate#148 (Safari 18.5 on macOS)
+//	ci148   lexiforest/curl-impersonate#148
 //	utls    utls v1.8.2, u_parrots.go, HelloSafari_16_0
 func safari18Spec() (utls.ClientHelloSpec, error) {
 	return utls.ClientHelloSpec{
@@ -46,8 +47,7 @@ func safari18Spec() (utls.ClientHelloSpec, error) {
 			utls.TLS_RSA_WITH_AES_128_GCM_SHA256,
 			utls.TLS_RSA_WITH_AES_256_CBC_SHA,
 			utls.TLS_RSA_WITH_AES_128_CBC_SHA,
-			// The three 3DES suites (0xc008, 0xc012, 0x000a) are
-			// still offered [cap186, ci148].
+			// Safari 18 still offers the three 3DES suites.
 			utls.FAKE_TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA,
 			utls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA,
 			utls.TLS_RSA_WITH_3DES_EDE_CBC_SHA,
@@ -83,11 +83,11 @@ func safari18Extensions() []utls.TLSExtension {
 				utls.PSSWithSHA256,
 				utls.PKCS1WithSHA256,
 				utls.ECDSAWithP384AndSHA384,
-				// Safari 16 sent ECDSAWithSHA1 (0x0203) here; 18
-				// does not [cap186, ci148].
+				// Safari 16 sent ECDSAWithSHA1 (0x0203) here; with
+				// it the JA4 would be Safari 16's [utls].
 				utls.PSSWithSHA384,
-				// Sent twice by Safari itself, not a typo: the
-				// recomputed JA4 needs both [cap186, ci148].
+				// Safari sends 0x0805 twice; the JA4 of Safari 18
+				// needs both.
 				utls.PSSWithSHA384,
 				utls.PKCS1WithSHA384,
 				utls.PSSWithSHA512,

@@ -106,7 +106,7 @@ func (p *Profile) Headers() [][2]string {
 }
 
 // registry lists the profiles, the default first.
-var registry = []*Profile{chrome133()}
+var registry = []*Profile{chrome133(), firefox135(), safari18()}
 
 // Default returns the default profile, Chrome 133.
 func Default() *Profile { return registry[0] }

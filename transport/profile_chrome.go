@@ -48,9 +48,10 @@ func chrome133() *Profile {
 			{"priority", "u=0, i"},
 		},
 		// On HTTP/1.1 Chrome sends the same order after Host and
-		// Connection, with the client hints in lower case, the rest in
+		// Connection (which the transport sets), with the client hints in lower case, the rest in
 		// title case, and no Priority.
 		h1Headers: []headerField{
+			{"Connection", ""},
 			{"Cache-Control", ""},
 			{"sec-ch-ua", secCHUA},
 			{"sec-ch-ua-mobile", "?0"},
