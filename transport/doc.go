@@ -3,14 +3,26 @@
 //
 // # Profiles
 //
-// A [Profile] is one browser version's fingerprint: the ClientHello (built
-// with utls), the HTTP/2 connection parameters and the default request
-// headers with their order. The default, chrome133, sends Chrome 133's
-// ClientHello with the pre_shared_key extension (41) added last, which
-// utls's presets lack: on a first visit utls leaves the empty extension
-// out and the JA4 is Chrome's t13d1516h2_8daaf6152771_d8a2da3f94cd; with a
-// ticket it is t13d1517h2_8daaf6152771_b6f405a00624, again Chrome's.
-// [Lookup] finds a profile by name, [Profiles] lists them.
+// A [Profile] is one browser version's fingerprint, layer by layer: the
+// ClientHello (built with utls), the HTTP/2 connection preface, HEADERS
+// priority, pseudo-header order and HPACK habits, and the default request
+// headers with their order on HTTP/1.1 and HTTP/2. Three exist:
+//
+//   - chrome133 (alias chrome, the default): utls's Chrome 133 ClientHello
+//     with pre_shared_key (41) added last, which utls's presets lack. JA4
+//     t13d1516h2_8daaf6152771_d8a2da3f94cd on a first visit,
+//     t13d1517h2_8daaf6152771_b6f405a00624 with a ticket; HTTP/2
+//     1:65536;2:0;4:6291456;6:262144|15663105|0|m,a,s,p.
+//   - firefox135 (alias firefox): a custom spec, JA4
+//     t13d1717h2_5b57614c22b0_3cbfd9057e0d; HTTP/2
+//     1:65536;2:0;4:131072;5:16384|12517377|0|m,p,a,s.
+//   - safari18 (alias safari): a custom spec, JA4
+//     t13d2014h2_a09f3c656075_e42f34c56612; HTTP/2
+//     2:0;3:100;4:2097152;9:1|10420225|0|m,s,a,p.
+//
+// On a first visit utls leaves the empty pre_shared_key extension out;
+// with a ticket it is the last extension. [Lookup] finds a profile by name
+// or alias, [Profiles] lists them.
 //
 // # Exits and tickets
 //
@@ -39,11 +51,19 @@
 //
 // # HTTP
 //
-// HTTP/2 is used when ALPN selects it (an x/net/http2 client connection
-// over the utls connection), HTTP/1.1 otherwise, with keep-alive. The
-// profile's default headers are added where the request has none of its
-// own; on HTTP/1.1 they are written in the browser's order and case. When
-// the Accept-Encoding header is the profile's, gzip, deflate, br and zstd
+// HTTP/2 is used when ALPN selects it, HTTP/1.1 otherwise, with
+// keep-alive. The HTTP/2 client connection is the package's own, built on
+// x/net's Framer and HPACK decoder: it sends the profile's SETTINGS in
+// order, its connection WINDOW_UPDATE, HEADERS with its priority fields,
+// pseudo-header order, first stream ID and HPACK representations, and it
+// handles flow control both ways, the server's stream limit, request
+// bodies and trailers, GOAWAY (requests the server did not process are
+// sent again on a new connection), RST_STREAM, PING and cancellation.
+// The profile's default headers are added where the request has none of
+// its own, and every header is written in the browser's order (headers
+// the profile does not know follow, sorted) and, on HTTP/1.1, its case;
+// cookies go as separate crumbs on HTTP/2. When the Accept-Encoding
+// header is the profile's, gzip, deflate, br and zstd
 // bodies are decoded transparently. Every response carries the facts of
 // its connection ([Info]): exit label, profile, TLS version, ALPN, whether
 // the connection was new, whether a ticket was offered and accepted, and
@@ -59,8 +79,12 @@
 // wait for it instead of dialling their own. Idle connections close after
 // [Config.IdleConnTimeout].
 //
-// BUG: HTTP/2 goes through x/net/http2, whose connection preface (SETTINGS,
-// window update, pseudo-header order, HEADERS priority) and header order are
-// Go's, not the profile's: the HTTP/2 fingerprint does not match the
-// browser yet. HTTP/1.1 and the ClientHello do.
+// BUG: utls keeps the private key of only one classical key share. The
+// firefox135 profile offers X25519 and P-256 shares; a TLS 1.3 server that
+// supports neither X25519MLKEM768 nor X25519 and picks P-256 fails the
+// handshake ("invalid server key share"), where Firefox would succeed.
+//
+// BUG: Firefox derives its X25519 share from the same key as the X25519
+// half of its hybrid share; utls makes two keys. No fingerprint hash sees
+// it, a server comparing the shares could.
 package transport

@@ -32,7 +32,7 @@ func (c *cli) profiles(args []string) error {
 		fmt.Fprintf(w, "\tuser agent\t%s\n", p.UserAgent)
 		fmt.Fprintf(w, "\tJA4 first visit\t%s\n", p.JA4)
 		fmt.Fprintf(w, "\tJA4 with ticket\t%s\n", p.JA4Revisit)
-		fmt.Fprintf(w, "\tHTTP/2 (Akamai)\t%s (the browser's; this build still sends Go's HTTP/2 preface)\n", p.H2.Akamai())
+		fmt.Fprintf(w, "\tHTTP/2 (Akamai)\t%s\n", p.H2.Akamai())
 	}
 	return w.Flush()
 }
