@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"golang.org/x/net/http2"
+
 	"github.com/revisit-crawl/revisit/internal/tlstest"
 	"github.com/revisit-crawl/revisit/ticketstore"
 	"github.com/revisit-crawl/revisit/transport"
@@ -92,6 +94,73 @@ func BenchmarkHandshake(b *testing.B) {
 			}
 			if n > 0 {
 				b.ReportMetric(float64(resumed)/float64(n), "resumed/op")
+			}
+		})
+	}
+}
+
+// BenchmarkH2 measures revisit's HTTP/2 client connection against x/net's
+// http2.Transport (over crypto/tls) on one pooled connection to the same
+// local Go server: small GETs issued from parallel goroutines, and a
+// 4 MiB download, which exercises receive flow control.
+func BenchmarkH2(b *testing.B) {
+	ca := tlstest.NewCA(b)
+	big := make([]byte, 4<<20)
+	srv := tlstest.NewHTTPServer(b, ca, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			w.Write(big)
+			return
+		}
+		io.WriteString(w, "ok")
+	}), nil)
+	clients := []struct {
+		name string
+		rt   func(b *testing.B) http.RoundTripper
+	}{
+		{"revisit", func(b *testing.B) http.RoundTripper {
+			tr, err := transport.New(transport.Config{RootCAs: ca.Pool})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { tr.Close() })
+			return tr
+		}},
+		{"xnet", func(b *testing.B) http.RoundTripper {
+			tr := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}
+			b.Cleanup(tr.CloseIdleConnections)
+			return tr
+		}},
+	}
+	get := func(b *testing.B, rt http.RoundTripper, path string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	for _, c := range clients {
+		b.Run("small/"+c.name, func(b *testing.B) {
+			rt := c.rt(b)
+			get(b, rt, "/")
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					get(b, rt, "/")
+				}
+			})
+		})
+		b.Run("4MiB/"+c.name, func(b *testing.B) {
+			rt := c.rt(b)
+			get(b, rt, "/")
+			b.ReportAllocs()
+			b.SetBytes(int64(len(big)))
+			b.ResetTimer()
+			for b.Loop() {
+				get(b, rt, "/big")
 			}
 		})
 	}

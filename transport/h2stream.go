@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +29,7 @@ type h2Stream struct {
 	respErr error
 	// buf holds response body bytes not yet read; readErr ends the body
 	// once buf is empty (io.EOF on a clean end).
-	buf     bytes.Buffer
+	buf     h2Buffer
 	readErr error
 	trailer http.Header
 	// sendWindow is how much body the server lets us send; recvWindow
@@ -350,7 +349,7 @@ func (b *h2Body) Read(p []byte) (int, error) {
 		s.cond.Wait()
 	}
 	if s.buf.Len() > 0 {
-		n, _ := s.buf.Read(p)
+		n := s.buf.Read(p)
 		upd := c.consumedLocked(s, int32(n))
 		c.mu.Unlock()
 		c.sendUpdates(upd)
