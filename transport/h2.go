@@ -276,22 +276,20 @@ func (c *h2Conn) stopIdleLocked() {
 	}
 }
 
-func (c *h2Conn) idleExpired() {
-	c.mu.Lock()
-	idle := len(c.streams) == 0 && c.reserved == 0
-	c.mu.Unlock()
-	if idle {
-		c.shutdown()
-	}
-}
+func (c *h2Conn) idleExpired() { c.shutdownIf(true) }
 
 var errH2Closing = errors.New("transport: http2 connection closed")
 
 // shutdown closes the connection gracefully: no new streams, GOAWAY to the
 // server, and the close once the open streams have ended.
-func (c *h2Conn) shutdown() {
+func (c *h2Conn) shutdown() { c.shutdownIf(false) }
+
+// shutdownIf shuts the connection down; with idleOnly, only if no request
+// uses it or has reserved a stream on it.
+func (c *h2Conn) shutdownIf(idleOnly bool) {
 	c.mu.Lock()
-	if c.closed || c.closing {
+	busy := len(c.streams) > 0 || c.reserved > 0
+	if c.closed || c.closing || (idleOnly && busy) {
 		c.mu.Unlock()
 		return
 	}

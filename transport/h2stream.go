@@ -118,7 +118,7 @@ func (c *h2Conn) register(s *h2Stream) (maxFrame, maxList uint32, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reserved--
-	if c.closed || c.goAway != nil {
+	if c.closed || c.closing || c.goAway != nil {
 		err := c.err
 		if err == nil {
 			err = errH2Closing
@@ -127,6 +127,10 @@ func (c *h2Conn) register(s *h2Stream) (maxFrame, maxList uint32, err error) {
 	}
 	s.id = c.nextID
 	c.nextID += 2
+	if c.nextID > 1<<31-1-1<<20 {
+		// Stream IDs are running out: new requests go elsewhere.
+		go c.shutdown()
+	}
 	s.sendWindow = c.peerWindow
 	s.recvWindow = c.recvStreamWindow()
 	c.streams[s.id] = s

@@ -150,7 +150,10 @@ func (t *Transport) getConn(ctx context.Context, ex *exit, key poolKey) (connUse
 			return t.gotConn(tr, c, info), nil
 		}
 		waitForDial := p.dialing > 0 && p.proto != "http/1.1"
-		if p.open < t.cfg.MaxConnsPerHost && !waitForDial {
+		// Like browsers, one HTTP/2 connection per origin: requests over
+		// the server's stream limit wait for a stream, not a new
+		// connection. A connection that got GOAWAY has left p.h2.
+		if p.open < t.cfg.MaxConnsPerHost && !waitForDial && len(p.h2) == 0 {
 			p.open++
 			p.dialing++
 			t.mu.Unlock()

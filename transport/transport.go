@@ -252,15 +252,22 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// maxUnprocessedRetries bounds how often a request an HTTP/2 server
+// refused unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream) is
+// sent again. Such refusals are routine, for example when a server lowers
+// its stream limit or closes a connection after so many requests, and
+// each one means the server did nothing with the request.
+const maxUnprocessedRetries = 10
+
 // mayRetry reports whether a failed request may be sent again: a request
-// an HTTP/2 server refused unprocessed (up to 3 times), or a request
-// that canRetry allows after failing on a reused connection.
+// an HTTP/2 server refused unprocessed, or a request that canRetry allows
+// after failing on a reused connection.
 func mayRetry(err error, attempt int, info ConnInfo, req *http.Request) bool {
 	if req.Context().Err() != nil {
 		return false
 	}
 	if errors.As(err, new(h2RetryError)) {
-		return attempt < 3 && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
+		return attempt < maxUnprocessedRetries && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
 	}
 	return attempt == 0 && info.Reused && canRetry(req)
 }
