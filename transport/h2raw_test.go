@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -385,5 +386,141 @@ func TestH2ServerPing(t *testing.T) {
 		}
 	default:
 		t.Error("no PING ack")
+	}
+}
+
+// TestH2IdleClose: a connection idle for IdleConnTimeout is closed
+// gracefully, with GOAWAY.
+func TestH2IdleClose(t *testing.T) {
+	goAway := make(chan bool, 1)
+	s := newRawH2(t, nil, func(p *h2Peer) {
+		p.respond(p.request(), "ok")
+		sawGoAway := false
+		for f := p.next(); f != nil; f = p.next() {
+			if g, ok := f.(*http2.GoAwayFrame); ok && g.ErrCode == http2.ErrCodeNo {
+				sawGoAway = true
+			}
+		}
+		goAway <- sawGoAway
+	})
+	tr := rawTransport(t, s, transport.Config{IdleConnTimeout: 100 * time.Millisecond})
+	if _, err := fetch(tr, s.url+"/"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case saw := <-goAway:
+		if !saw {
+			t.Error("connection closed without GOAWAY")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("idle connection was not closed")
+	}
+}
+
+// TestH2CancelStalledUpload: a request whose body waits for a window the
+// server never opens ends when its context does, with RST_STREAM.
+func TestH2CancelStalledUpload(t *testing.T) {
+	reset := make(chan http2.ErrCode, 1)
+	s := newRawH2(t, []http2.Setting{{ID: http2.SettingInitialWindowSize, Val: 0}}, func(p *h2Peer) {
+		p.respond(p.request(), "ok")
+		for f := p.next(); f != nil; f = p.next() {
+			if r, ok := f.(*http2.RSTStreamFrame); ok {
+				reset <- r.ErrCode
+			}
+		}
+	})
+	tr := rawTransport(t, s, transport.Config{})
+	if _, err := fetch(tr, s.url+"/"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.url+"/", bytes.NewReader(make([]byte, 1000)))
+	if _, err := tr.RoundTrip(req); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("stalled POST: %v, want context.DeadlineExceeded", err)
+	}
+	select {
+	case code := <-reset:
+		if code != http2.ErrCodeCancel {
+			t.Errorf("RST_STREAM code %v, want CANCEL", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("no RST_STREAM for the canceled request")
+	}
+}
+
+// TestH2HostileServer: protocol violations end the stream or the
+// connection with an error; none hangs the request or panics.
+func TestH2HostileServer(t *testing.T) {
+	headers := func(p *h2Peer, id uint32, status string, end bool) error {
+		p.buf.Reset()
+		p.enc.WriteField(hpack.HeaderField{Name: ":status", Value: status})
+		return p.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: p.buf.Bytes(),
+			EndHeaders: true, EndStream: end})
+	}
+	for _, tc := range []struct {
+		name   string
+		script func(p *h2Peer, id uint32) error
+		// readLate: the client reads the body only after it reset the
+		// stream, so that it gives no window back meanwhile.
+		readLate bool
+	}{
+		{"data beyond the stream window", func(p *h2Peer, id uint32) error {
+			headers(p, id, "200", false)
+			chunk := make([]byte, 16384)
+			for range (7 << 20) / len(chunk) {
+				if err := p.fr.WriteData(id, false, chunk); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, true},
+		{"headers on a stream never opened", func(p *h2Peer, id uint32) error {
+			return headers(p, id+100, "200", true)
+		}, false},
+		{"bad status", func(p *h2Peer, id uint32) error { return headers(p, id, "2x0", true) }, false},
+		{"data before headers", func(p *h2Peer, id uint32) error { return p.fr.WriteData(id, true, []byte("x")) }, false},
+		{"push promise", func(p *h2Peer, id uint32) error {
+			return p.fr.WritePushPromise(http2.PushPromiseParam{StreamID: id, PromiseID: 2, EndHeaders: true,
+				BlockFragment: []byte{0x82}})
+		}, false},
+		{"garbage frame header", func(p *h2Peer, id uint32) error {
+			_, err := p.conn.Write([]byte{0xff, 0xff, 0xff, 0x00, 0x00, 0, 0, 0, 0})
+			return err
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scripted := make(chan struct{})
+			s := newRawH2(t, nil, func(p *h2Peer) {
+				id := p.request()
+				p.write(func() error { return tc.script(p, id) })
+				if tc.readLate {
+					// The client refuses the excess with RST_STREAM.
+					for f := p.next(); f != nil; f = p.next() {
+						if _, ok := f.(*http2.RSTStreamFrame); ok {
+							break
+						}
+					}
+				}
+				close(scripted)
+				p.drain()
+			})
+			tr := rawTransport(t, s, transport.Config{})
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", s.url+"/", nil)
+			resp, err := tr.RoundTrip(req)
+			if err == nil {
+				if tc.readLate {
+					<-scripted
+				}
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			if err == nil || ctx.Err() != nil {
+				t.Errorf("request = %v, want a protocol error before the deadline", err)
+			}
+			t.Logf("error: %v", err)
+		})
 	}
 }

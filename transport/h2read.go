@@ -272,13 +272,22 @@ func (c *h2Conn) onData(f *http2.DataFrame) error {
 	}
 	c.recvUsed += n
 	unwanted := s == nil || s.bodyClosed || s.removed
-	bad := !unwanted && (n > s.recvWindow || s.resp == nil || s.noBody)
-	if unwanted || bad {
+	var bad error
+	code := http2.ErrCodeProtocol
+	switch {
+	case unwanted:
+	case n > s.recvWindow:
+		bad = fmt.Errorf("transport: %s sent more DATA than the stream's window allowed", c.base.Server)
+		code = http2.ErrCodeFlowControl
+	case s.resp == nil || s.noBody:
+		bad = fmt.Errorf("transport: %s sent DATA where no body may be", c.base.Server)
+	}
+	if unwanted || bad != nil {
 		upd := c.consumedLocked(nil, n)
 		c.mu.Unlock()
 		c.sendUpdates(upd)
-		if bad {
-			c.endStream(s, fmt.Errorf("transport: %s sent DATA it was not allowed to", c.base.Server), http2.ErrCodeFlowControl)
+		if bad != nil {
+			c.endStream(s, bad, code)
 		}
 		return nil
 	}
