@@ -223,7 +223,7 @@ func (c *h1Conn) writeRequest(req *http.Request) error {
 	if req.Close {
 		connection = "close"
 	}
-	for _, h := range c.t.profile.orderH1(req.Header, connection) {
+	for _, h := range c.t.orderH1(req.Header, connection) {
 		for _, v := range h.values {
 			fmt.Fprintf(w, "%s: %s\r\n", h.name, v)
 		}
@@ -317,30 +317,54 @@ type h1Header struct {
 // and case, with Connection set to connection where the profile puts it;
 // names the profile does not know follow, sorted. Other hop-by-hop
 // headers the transport writes itself are left out.
-func (p *Profile) orderH1(h http.Header, connection string) []h1Header {
+func (t *Transport) orderH1(h http.Header, connection string) []h1Header {
 	h = maps.Clone(h)
 	if h == nil {
 		h = make(http.Header, 1)
 	}
 	h["Connection"] = []string{connection}
-	return orderHeaders(p.h1Headers, h, func(key string, _ []string) bool { return skipH1[key] })
+	return t.h1Order.apply(h, func(key string, _ []string) bool { return skipH1[key] })
 }
 
-// orderHeaders returns h in the order of the list, then the names the
-// list lacks, sorted; skip leaves headers out.
-func orderHeaders(order []headerField, h http.Header, skip func(key string, vs []string) bool) []h1Header {
-	out := make([]h1Header, 0, len(h))
-	seen := make(map[string]bool, len(h))
-	for _, f := range order {
+// headerOrder is a profile's header list made ready for use on every
+// request.
+type headerOrder struct {
+	fields []headerField
+	// keys are the names in canonical form; defaults the default values
+	// as shared one-element slices (nil: no default), never modified;
+	// known the set of keys.
+	keys     []string
+	defaults [][]string
+	known    map[string]bool
+}
+
+func newHeaderOrder(fields []headerField) *headerOrder {
+	o := &headerOrder{fields: fields, known: make(map[string]bool, len(fields))}
+	for _, f := range fields {
 		key := http.CanonicalHeaderKey(f.name)
-		if vs := h[key]; len(vs) > 0 && !skip(key, vs) {
-			out = append(out, h1Header{f.name, joinCookie(key, vs)})
+		o.keys = append(o.keys, key)
+		o.known[key] = true
+		var def []string
+		if f.value != "" {
+			def = []string{f.value}
 		}
-		seen[key] = true
+		o.defaults = append(o.defaults, def)
 	}
-	rest := make([]string, 0, len(h))
+	return o
+}
+
+// apply returns h in the order of the list, then the names the list
+// lacks, sorted; skip leaves headers out.
+func (o *headerOrder) apply(h http.Header, skip func(key string, vs []string) bool) []h1Header {
+	out := make([]h1Header, 0, len(h))
+	for i, key := range o.keys {
+		if vs := h[key]; len(vs) > 0 && !skip(key, vs) {
+			out = append(out, h1Header{o.fields[i].name, joinCookie(key, vs)})
+		}
+	}
+	var rest []string
 	for key, vs := range h {
-		if !seen[key] && len(vs) > 0 && !skip(key, vs) {
+		if !o.known[key] && len(vs) > 0 && !skip(key, vs) {
 			rest = append(rest, key)
 		}
 	}

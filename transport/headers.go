@@ -14,28 +14,28 @@ import (
 
 // withDefaults returns req with the profile's default headers added where
 // the request has none of its own: the HTTP/2 set on HTTP/2 connections,
-// the HTTP/1.1 set otherwise. The caller's headers win and are kept.
+// the HTTP/1.1 set otherwise. The caller's headers win and are kept. The
+// returned request is the transport's own: its header values may be
+// shared with other requests and must not be modified.
 func (t *Transport) withDefaults(req *http.Request, h2 bool) *http.Request {
-	defaults := t.profile.h1Headers
+	o := t.h1Order
 	if h2 {
-		defaults = t.profile.headers
+		o = t.h2Order
 	}
-	h := req.Header.Clone()
-	if h == nil {
-		h = make(http.Header, len(defaults))
+	h := make(http.Header, len(req.Header)+len(o.keys))
+	for k, vs := range req.Header {
+		h[k] = vs
 	}
-	for _, f := range defaults {
-		if f.value == "" {
-			continue
-		}
-		key := http.CanonicalHeaderKey(f.name)
-		if _, ok := h[key]; !ok {
-			h[key] = []string{f.value}
+	for i, key := range o.keys {
+		if def := o.defaults[i]; def != nil {
+			if _, ok := h[key]; !ok {
+				h[key] = def
+			}
 		}
 	}
-	out := req.Clone(req.Context())
+	out := new(http.Request)
+	*out = *req
 	out.Header = h
-	out.Body = req.Body
 	return out
 }
 
@@ -103,7 +103,7 @@ func (c *h2Conn) requestFields(req *http.Request, hasBody bool) ([]hpackEntry, e
 		// Announce the trailers, as servers keep only those announced.
 		h.Set("Trailer", strings.Join(slices.Sorted(maps.Keys(req.Trailer)), ", "))
 	}
-	for _, oh := range orderHeaders(c.t.profile.headers, h, skipH2) {
+	for _, oh := range c.t.h2Order.apply(h, skipH2) {
 		name := strings.ToLower(oh.name)
 		for _, v := range oh.values {
 			if name != "cookie" {

@@ -124,6 +124,8 @@ type Transport struct {
 	profile *Profile
 	dialer  *net.Dialer
 	log     *slog.Logger
+	// h1Order and h2Order are the profile's header lists, ready for use.
+	h1Order, h2Order *headerOrder
 
 	// mu guards the fields below.
 	mu     sync.Mutex
@@ -142,6 +144,8 @@ func New(cfg Config) (*Transport, error) {
 		log:     cfg.Logger,
 		exits:   make(map[string]*exit),
 		pools:   make(map[poolKey]*hostPool),
+		h1Order: newHeaderOrder(cfg.Profile.h1Headers),
+		h2Order: newHeaderOrder(cfg.Profile.headers),
 	}
 	return t, nil
 }
@@ -237,6 +241,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := u.conn.roundTrip(t.withDefaults(out, u.info.ALPN == "h2"))
 		if err == nil {
+			resp.Request = req
 			return finishResponse(resp, u.info, decode), nil
 		}
 		if !mayRetry(err, attempt, u.info, out) {
