@@ -79,10 +79,13 @@
 // wait for it instead of dialling their own. Idle connections close after
 // [Config.IdleConnTimeout].
 //
-// BUG: utls keeps the private key of only one classical key share. The
-// firefox135 profile offers X25519 and P-256 shares; a TLS 1.3 server that
-// supports neither X25519MLKEM768 nor X25519 and picks P-256 fails the
-// handshake ("invalid server key share"), where Firefox would succeed.
+// BUG: utls keeps the private key of only the first classical key share.
+// The firefox135 profile offers X25519 and P-256 shares; a TLS 1.3 server
+// that takes neither X25519MLKEM768 nor X25519 picks P-256, and the
+// handshake fails where Firefox's would not. The transport then dials
+// again with the P-256 share alone (besides the hybrid one) and keeps
+// doing so for that server: one failed handshake per server and
+// transport, and a key share list that differs from Firefox's there.
 //
 // BUG: Firefox derives its X25519 share from the same key as the X25519
 // half of its hybrid share; utls makes two keys. No fingerprint hash sees

@@ -69,14 +69,72 @@ type errHelloRetry struct{ err error }
 func (e errHelloRetry) Error() string { return e.err.Error() }
 func (e errHelloRetry) Unwrap() error { return e.err }
 
+// errKeyShare marks a handshake that failed because the server picked a
+// key share utls cannot finish: utls keeps the private key of only the
+// first classical share, so a server taking a later one (Firefox's P-256
+// share) fails. The next classical share, sent alone, may do.
+type errKeyShare struct{ err error }
+
+func (e errKeyShare) Error() string { return e.err.Error() }
+func (e errKeyShare) Unwrap() error { return e.err }
+
 // handshakeParams are what one TLS handshake needs.
 type handshakeParams struct {
 	ex     *exit
 	server string // host:port, the server key
 	host   string // SNI and the name verified
 	offer  bool   // false: offer no ticket
-	trace  *Trace
+	// share, when above zero, keeps only that classical key share (by
+	// its place among the classical ones, from 0) beside any hybrid and
+	// GREASE share, for a server that picks a share utls cannot finish.
+	share int
+	trace *Trace
 }
+
+// classicalShares counts the key shares of spec that are neither hybrid
+// nor GREASE.
+func classicalShares(spec *utls.ClientHelloSpec) int {
+	n := 0
+	forEachShare(spec, func(ks *utls.KeyShareExtension) {
+		for _, share := range ks.KeyShares {
+			if isClassical(share.Group) {
+				n++
+			}
+		}
+	})
+	return n
+}
+
+// keepShare removes every classical key share but the k-th.
+func keepShare(spec *utls.ClientHelloSpec, k int) {
+	forEachShare(spec, func(ks *utls.KeyShareExtension) {
+		var kept []utls.KeyShare
+		i := 0
+		for _, share := range ks.KeyShares {
+			if !isClassical(share.Group) || i == k {
+				kept = append(kept, share)
+			}
+			if isClassical(share.Group) {
+				i++
+			}
+		}
+		ks.KeyShares = kept
+	})
+}
+
+func forEachShare(spec *utls.ClientHelloSpec, fn func(*utls.KeyShareExtension)) {
+	for _, ext := range spec.Extensions {
+		if ks, ok := ext.(*utls.KeyShareExtension); ok {
+			fn(ks)
+		}
+	}
+}
+
+func isClassical(g utls.CurveID) bool {
+	return g != utls.X25519MLKEM768 && !isGREASEGroup(g)
+}
+
+func isGREASEGroup(g utls.CurveID) bool { return g&0x0f0f == 0x0a0a }
 
 // handshake runs the profile's TLS handshake on raw. The ticket, if one is
 // offered, is taken from the partition before the ClientHello is built.
@@ -108,6 +166,9 @@ func (t *Transport) handshake(ctx context.Context, raw net.Conn, p handshakePara
 	if err != nil {
 		return nil, info, err
 	}
+	if p.share > 0 {
+		keepShare(&spec, p.share)
+	}
 	if err := uc.ApplyPreset(&spec); err != nil {
 		return nil, info, fmt.Errorf("%w: %s: apply profile %s: %v", ErrHandshake, p.server, t.profile.Name, err)
 	}
@@ -124,8 +185,11 @@ func (t *Transport) handshake(ctx context.Context, raw net.Conn, p handshakePara
 	info.PSKOffered = cache != nil && cache.c.Offered()
 	if err != nil {
 		err = fmt.Errorf("%w: %s via %s: %w", ErrHandshake, p.server, p.ex.label, err)
-		if info.PSKOffered && strings.Contains(err.Error(), "HelloRetryRequest") {
+		switch msg := err.Error(); {
+		case info.PSKOffered && strings.Contains(msg, "HelloRetryRequest"):
 			err = errHelloRetry{err}
+		case strings.Contains(msg, "invalid server key share") && p.share+1 < classicalShares(&spec):
+			err = errKeyShare{err}
 		}
 		if p.trace.TLSHandshakeDone != nil {
 			p.trace.TLSHandshakeDone(info, err)

@@ -226,20 +226,36 @@ func (t *Transport) dialConn(ctx context.Context, ex *exit, p *hostPool, tr *Tra
 		return t.dialPlain(ctx, ex, p, addr, tr)
 	}
 	offer := !t.cfg.FirstVisit && !firstVisit(ctx) && t.mayOffer(ex, addr)
+	share := 0
+	if v, ok := t.keyShare.Load(addr); ok {
+		share = v.(int)
+	}
 	for attempt := 0; ; attempt++ {
 		raw, err := t.dialTunnel(ctx, ex, addr, tr)
 		if err != nil {
 			return nil, ConnInfo{}, err
 		}
 		dialTime := time.Since(start)
-		conn, info, err := t.handshake(ctx, raw, handshakeParams{ex: ex, server: addr, host: host, offer: offer, trace: tr})
+		params := handshakeParams{ex: ex, server: addr, host: host, offer: offer, share: share, trace: tr}
+		conn, info, err := t.handshake(ctx, raw, params)
 		info.DialTime = dialTime
 		info.Retried = attempt > 0
 		if err == nil {
 			return t.wrapConn(p, conn, info)
 		}
 		raw.Close()
-		if _, hrr := err.(errHelloRetry); !hrr || attempt > 0 {
+		if _, ks := err.(errKeyShare); ks && attempt < 3 {
+			// The next classical share alone, remembered for the
+			// transport's life so that the server costs one failed
+			// handshake, not one per connection.
+			share++
+			t.log.InfoContext(ctx, "transport: server chose a key share utls cannot complete; sending another alone",
+				"server", addr, "profile", t.profile.Name, "share", share)
+			t.keyShare.Store(addr, share)
+			start = time.Now()
+			continue
+		}
+		if _, hrr := err.(errHelloRetry); !hrr || attempt > 3 {
 			return nil, info, err
 		}
 		if tr.ResumptionRetry != nil {

@@ -126,6 +126,10 @@ type Transport struct {
 	log     *slog.Logger
 	// h1Order and h2Order are the profile's header lists, ready for use.
 	h1Order, h2Order *headerOrder
+	// keyShare maps servers (host:port) that need a ClientHello with one
+	// classical key share to its place among the profile's; see
+	// errKeyShare.
+	keyShare sync.Map
 
 	// mu guards the fields below.
 	mu     sync.Mutex

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -288,5 +289,47 @@ func TestProfiles(t *testing.T) {
 	last := spec.Extensions[len(spec.Extensions)-1]
 	if fmt.Sprintf("%T", last) != "*tls.UtlsPreSharedKeyExtension" {
 		t.Errorf("last extension of the chrome spec is %T, want the PSK extension", last)
+	}
+}
+
+// TestOneKeyShareFallback: a TLS 1.3 server that accepts only P-256 picks
+// Firefox's third key share, which utls cannot complete; the transport
+// sends that share alone from then on, and later connections resume.
+func TestOneKeyShareFallback(t *testing.T) {
+	ff, err := transport.Lookup("firefox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, &tlstest.HTTPOptions{Config: &tls.Config{
+		MinVersion:       tls.VersionTLS13,
+		CurvePreferences: []tls.CurveID{tls.CurveP256},
+	}})
+	tr := e.transport(t, transport.Config{Profile: ff})
+	var resumed []bool
+	for i := range 3 {
+		req := mustReq(t, e.srv.URL+"/")
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		info, _ := transport.Info(resp)
+		resumed = append(resumed, info.Resumed)
+		tr.CloseIdleConnections()
+	}
+	if !slices.Equal(resumed, []bool{false, true, true}) {
+		t.Errorf("resumed = %v, want [false true true]", resumed)
+	}
+	// One failed handshake in all: later connections start with the
+	// share the server takes.
+	var failed int
+	for _, h := range e.srv.Hellos() {
+		if h.Err != nil {
+			failed++
+		}
+	}
+	if n := len(e.srv.Hellos()); n != 4 || failed != 1 {
+		t.Errorf("server saw %d handshakes, %d failed; want 4, 1 failed", n, failed)
 	}
 }
