@@ -259,8 +259,48 @@ func TestBenchHandshake(t *testing.T) {
 
 func TestProfiles(t *testing.T) {
 	r := revisit(t, "profiles")
-	if r.code != 0 || !strings.Contains(r.stdout, "chrome133") || !strings.Contains(r.stdout, "t13d1516h2_8daaf6152771_d8a2da3f94cd") {
-		t.Fatalf("profiles: exit %d\n%s", r.code, r.stdout)
+	if r.code != 0 {
+		t.Fatalf("profiles: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"chrome133 (chrome) default", "t13d1516h2_8daaf6152771_d8a2da3f94cd",
+		"1:65536;2:0;4:6291456;6:262144|15663105|0|m,a,s,p",
+		"firefox135 (firefox)", "Firefox 135", "t13d1717h2_5b57614c22b0_3cbfd9057e0d",
+		"1:65536;2:0;4:131072;5:16384|12517377|0|m,p,a,s",
+		"safari18 (safari)", "Safari 18", "t13d2014h2_a09f3c656075_e42f34c56612",
+		"2:0;3:100;4:2097152;9:1|10420225|0|m,s,a,p",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("profiles output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// TestCrawlProfiles crawls with each non-default profile, twice: records
+// name the profile, and the second crawl resumes in that profile's
+// partition.
+func TestCrawlProfiles(t *testing.T) {
+	for _, tc := range []struct{ flag, name string }{{"firefox", "firefox135"}, {"safari", "safari18"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newCLISite(t, 7)
+			for round := range 2 {
+				os.Remove(s.out)
+				os.Remove(s.state)
+				r := revisit(t, s.crawlArgs("--depth", "1", "--profile", tc.flag)...)
+				recs := readRecords(t, s.out)
+				if r.code != 0 || len(recs) != 3 {
+					t.Fatalf("round %d: exit %d, %d records\n%s", round, r.code, len(recs), r.stderr)
+				}
+				for _, rec := range recs {
+					if rec.Profile != tc.name || rec.Status != 200 || rec.TLS == nil || rec.TLS.ALPN != "h2" {
+						t.Errorf("round %d: record %+v", round, rec)
+					}
+				}
+				if round == 1 && !recs[0].TLS.Resumed {
+					t.Errorf("second crawl did not resume: %+v", recs[0].TLS)
+				}
+			}
+		})
 	}
 }
 
