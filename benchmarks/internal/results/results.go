@@ -56,13 +56,13 @@ func (t *Table) Set(name string, v any) {
 	t.Values[name] = fmt.Sprint(v)
 }
 
-// Float formats v with three significant digits, without exponent for the
-// magnitudes benchmarks produce.
+// Float formats v with three significant digits, or as a whole number
+// when it is one, without exponent for the magnitudes benchmarks produce.
 func Float(v float64) string {
 	switch a := abs(v); {
 	case a == 0:
 		return "0"
-	case a >= 100:
+	case a >= 100 || v == float64(int64(v)):
 		return fmt.Sprintf("%.0f", v)
 	case a >= 10:
 		return fmt.Sprintf("%.1f", v)
