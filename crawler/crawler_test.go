@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -275,6 +276,44 @@ func TestHostileBodies(t *testing.T) {
 	}
 	if got := heading.Load(); got != "café" {
 		t.Errorf("latin-1 heading = %q, want café", got)
+	}
+}
+
+// TestCharsets: pages in encodings that need converting, and UTF-8 ones
+// that need none, all reach OnHTML as the same text.
+func TestCharsets(t *testing.T) {
+	site := sitetest.New(t, 1, nil)
+	pages := map[string]struct{ contentType, body string }{
+		"/utf8":     {"text/html; charset=utf-8", "<h1>日本</h1>"},
+		"/utf8-bom": {"text/html", "\xef\xbb\xbf<meta charset=utf-8><h1>日本</h1>"},
+		"/sjis":     {"text/html; charset=shift_jis", "<h1>\x93\xfa\x96\x7b</h1>"},
+		"/iso2022":  {"text/html; charset=iso-2022-jp", "<h1>\x1b$BF|K\\\x1b(B</h1>"},
+		"/utf16":    {"text/html; charset=utf-16le", "<\x00h\x001\x00>\x00\xe5\x65\x2c\x67<\x00/\x00h\x001\x00>\x00"},
+	}
+	for path, p := range pages {
+		site.Handle(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", p.contentType)
+			io.WriteString(w, p.body)
+		})
+	}
+	h := newHarness(t, site)
+	c := h.crawler(t, crawler.Config{})
+	var mu sync.Mutex
+	got := map[string]string{}
+	c.OnHTML("h1", func(e *crawler.Element) {
+		mu.Lock()
+		got[e.Response.Request.URL.Path] = e.Text()
+		mu.Unlock()
+	})
+	var seeds []string
+	for path := range pages {
+		seeds = append(seeds, site.URL+path)
+	}
+	run(t, c, seeds...)
+	for path := range pages {
+		if got[path] != "日本" {
+			t.Errorf("%s heading = %q, want 日本", path, got[path])
+		}
 	}
 }
 

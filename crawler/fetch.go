@@ -277,15 +277,21 @@ func (c *Crawler) isHTML(contentType string) bool {
 }
 
 // parse converts the body to UTF-8 (from the Content-Type charset, a
-// <meta> declaration, or a guess) and parses it.
+// <meta> declaration, or a guess) and parses it. A body that is UTF-8
+// already, most of the web, or 7-bit in an encoding that reads 7-bit text
+// as ASCII, is parsed as it is, without a copy.
 func (r *Response) parse(contentType string) error {
-	utf8, err := charset.NewReader(bytes.NewReader(r.Body), contentType)
-	if err != nil {
-		return err
-	}
-	converted, err := io.ReadAll(utf8)
-	if err != nil {
-		return err
+	converted := r.Body
+	enc, name, _ := charset.DetermineEncoding(r.Body[:min(len(r.Body), 1024)], contentType)
+	switch {
+	case name == "utf-8":
+		converted = bytes.TrimPrefix(converted, []byte("\xef\xbb\xbf"))
+	case !isASCII(r.Body) || !asciiCompatible[name]:
+		var err error
+		converted, err = io.ReadAll(enc.NewDecoder().Reader(bytes.NewReader(r.Body)))
+		if err != nil {
+			return err
+		}
 	}
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(converted))
 	if err != nil {
@@ -359,3 +365,24 @@ func errorKind(err error) string {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// asciiCompatible are the encodings that read 7-bit text as ASCII, in
+// which a 7-bit page needs no conversion; of the WHATWG encodings, UTF-16,
+// ISO-2022-JP (escape sequences in 7 bits) and "replacement" do not.
+// Unlisted names are converted.
+var asciiCompatible = map[string]bool{
+	"windows-1252": true, "iso-8859-2": true, "iso-8859-15": true, "windows-1251": true,
+	"windows-1250": true, "koi8-r": true, "shift_jis": true, "euc-jp": true, "euc-kr": true,
+	"gbk": true, "gb18030": true, "big5": true, "iso-8859-5": true, "iso-8859-7": true,
+	"windows-1253": true, "windows-1254": true, "windows-1256": true, "windows-874": true,
+}
+
+// isASCII reports whether b is 7-bit.
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
