@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -86,6 +87,10 @@ type Response struct {
 	Conn transport.ConnInfo
 
 	doc *goquery.Document
+	// baseURL is the resolved <base href> or the page's URL, found once
+	// per page, not once per link.
+	baseOnce sync.Once
+	baseURL  *url.URL
 }
 
 // IsHTML reports whether the response was parsed as HTML.
@@ -103,14 +108,18 @@ func (r *Response) Emit(item any) error { return r.Request.crawler.emit(item) }
 // base returns the URL relative links resolve against: the document's
 // <base href> if it has a valid one, else the page's URL.
 func (r *Response) base() *url.URL {
-	if r.doc != nil {
+	r.baseOnce.Do(func() {
+		r.baseURL = r.Request.URL
+		if r.doc == nil {
+			return
+		}
 		if href, ok := r.doc.Find("base[href]").First().Attr("href"); ok {
 			if u, err := r.Request.URL.Parse(strings.TrimSpace(href)); err == nil {
-				return u
+				r.baseURL = u
 			}
 		}
-	}
-	return r.Request.URL
+	})
+	return r.baseURL
 }
 
 // Element is one HTML element matched by an OnHTML selector.

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -22,11 +24,34 @@ import (
 // profile, robots.txt obeyed, no depth limit.
 func runRevisit(args []string) error {
 	var tickets bool
+	var cpuprofile, memprofile string
 	f, err := parseCrawlFlags("revisit", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&tickets, "tickets", false, "keep TLS tickets in a temporary ticket store")
+		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the crawl to this file")
+		fs.StringVar(&memprofile, "memprofile", "", "write an allocation profile of the crawl to this file")
 	})
 	if err != nil {
 		return err
+	}
+	if cpuprofile != "" {
+		pf, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if memprofile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			if pf, err := os.Create(memprofile); err == nil {
+				pprof.Lookup("allocs").WriteTo(pf, 0)
+				pf.Close()
+			}
+		}()
 	}
 	roots, err := loadRoots(f.ca)
 	if err != nil {
