@@ -165,7 +165,7 @@ func (c *Crawler) fetch(ctx context.Context, req *Request, rec *Record) (*Respon
 		rec.DurationMS = ms(time.Since(start))
 		return nil, settleDone, c.redirect(req, hresp, rec)
 	}
-	body, berr := readBody(hresp.Body, c.cfg.MaxBodySize)
+	body, berr := readBody(hresp.Body, c.cfg.MaxBodySize, hresp.ContentLength)
 	rec.Bytes = int64(len(body))
 	rec.DurationMS = ms(time.Since(start))
 	if berr != nil && ctx.Err() != nil {
@@ -254,9 +254,15 @@ func (c *Crawler) redirect(req *Request, resp *http.Response, rec *Record) error
 }
 
 // readBody reads at most limit bytes; a longer body gives ErrBodyTooLarge
-// with the first limit bytes.
-func readBody(r io.Reader, limit int64) ([]byte, error) {
+// with the first limit bytes. size is the body's length if known, else
+// -1.
+func readBody(r io.Reader, limit, size int64) ([]byte, error) {
 	var buf bytes.Buffer
+	// A known size saves the copies of a buffer growing from 512 bytes;
+	// MinRead more lets ReadFrom see the end without growing again.
+	if size > 0 {
+		buf.Grow(int(min(size, limit)) + bytes.MinRead)
+	}
 	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {
 		return buf.Bytes(), err
