@@ -100,6 +100,9 @@ func (rep *report) ratioTable() *results.Table {
 			t.Add(server, c.label, cpu, ratioSpread(a.roundCPU, b.roundCPU),
 				ratio(a.wallMS(), b.wallMS()), hs, ratio(a.inPerOp(), b.inPerOp()))
 			t.Set(server+"_"+c.key+"_cpu", cpu)
+			if m, ok := ratioMedian(a.roundCPU, b.roundCPU); ok {
+				t.Set(server+"_"+c.key+"_cpu_rounds", m)
+			}
 			t.Set(server+"_"+c.key+"_wall", ratio(a.wallMS(), b.wallMS()))
 		}
 		t.Notes = append(t.Notes, rep.savedNote(t, server))
@@ -202,6 +205,18 @@ func spread(vs []float64) string {
 		return "–"
 	}
 	return results.Float(slices.Min(vs)) + "–" + results.Float(slices.Max(vs))
+}
+
+// ratioMedian is the median of a[i]/b[i] over the rounds.
+func ratioMedian(a, b []float64) (float64, bool) {
+	var rs []float64
+	for i := range min(len(a), len(b)) {
+		rs = append(rs, ratio(a[i], b[i]))
+	}
+	if len(rs) == 0 {
+		return 0, false
+	}
+	return median(rs), true
 }
 
 // ratioSpread is the median and range of a[i]/b[i] over the rounds: a

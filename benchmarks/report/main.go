@@ -7,8 +7,9 @@
 // benchmark's figures over its -count runs, and writes DIR/NAME.json.
 // render executes the template (benchmarks/README.tmpl) with the tables in
 // DIR and writes the README. The template calls {{table "NAME"}} for a
-// table, {{value "NAME" "KEY"}} for a named figure and {{machine}} for
-// the machine the results came from.
+// table, {{value "NAME" "KEY"}} for a named figure, {{has "NAME"}} to ask
+// whether a table exists and {{machine}} for the machine the results came
+// from.
 package main
 
 import (

@@ -47,6 +47,17 @@ func render(args []string) error {
 			}
 			return v, nil
 		},
+		"valuesOf": func(name string) (map[string]string, error) {
+			t, err := load(name)
+			if err != nil {
+				return nil, err
+			}
+			return t.Values, nil
+		},
+		"has": func(name string) bool {
+			_, err := os.Stat(filepath.Join(*dir, name+".json"))
+			return err == nil
+		},
 		"machine": func() (string, error) {
 			b, err := os.ReadFile(filepath.Join(*dir, "machine.txt"))
 			return strings.TrimSpace(string(b)), err
