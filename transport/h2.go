@@ -319,7 +319,12 @@ func (c *h2Conn) closeWithError(err error) {
 	if c.health != nil {
 		c.health.Stop()
 	}
-	for _, s := range c.streams {
+	for id, s := range c.streams {
+		if c.goAway != nil && id > c.goAway.LastStreamID {
+			// The server said it would not process this stream.
+			s.failLocked(h2RetryError{err})
+			continue
+		}
 		s.failLocked(err)
 	}
 	clear(c.streams)

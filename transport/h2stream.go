@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -90,6 +91,11 @@ func (c *h2Conn) openStream(req *http.Request) (*h2Stream, error) {
 		})
 	}
 	c.wmu.Unlock()
+	if err != nil && wrote && errors.Is(err, net.ErrClosed) {
+		// The connection was closed on our side (a GOAWAY, a read
+		// error) before the request went out: it can go elsewhere.
+		err = h2RetryError{err}
+	}
 	if err != nil {
 		c.endStream(s, err, 0)
 		if wrote {
