@@ -28,8 +28,13 @@ func (t *Transport) connectHTTP(conn net.Conn, ex *exit, target string) (net.Con
 		return nil, fmt.Errorf("%w: %s: read CONNECT response: %v", ErrProxy, ex.label, err)
 	}
 	resp.Body.Close()
+	// No tunnel exists yet, so only the proxy can have answered, and a 401
+	// is it refusing the credentials too: tinyproxy 1.11.1 (Debian 12)
+	// sends 401 for wrong credentials where RFC 9110 asks for 407.
+	refused := resp.StatusCode == http.StatusProxyAuthRequired ||
+		resp.StatusCode == http.StatusUnauthorized
 	switch {
-	case resp.StatusCode == http.StatusProxyAuthRequired:
+	case refused:
 		return nil, proxyAuthError(ex, resp.Status)
 	case resp.StatusCode/100 != 2:
 		return nil, fmt.Errorf("%w: %s: CONNECT %s: %s", ErrProxy, ex.label, target, resp.Status)

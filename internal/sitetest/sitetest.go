@@ -37,6 +37,11 @@ type Options struct {
 	// Robots is served as /robots.txt; empty means 404, unless a handler
 	// for it is added with Handle.
 	Robots string
+	// TieTicketsToIP makes the server refuse any session ticket presented
+	// from another IP than the one it was issued to, and count such
+	// tickets; Site's Crossed method, from the embedded tlstest server,
+	// returns the count.
+	TieTicketsToIP bool
 }
 
 // New starts a site of n pages; t.Cleanup stops it.
@@ -58,7 +63,10 @@ func New(t testing.TB, n int, opts *Options) *Site {
 		s.mu.Unlock()
 		s.mux.ServeHTTP(w, r)
 	})
-	s.HTTPServer = tlstest.NewHTTPServer(t, s.CA, counted, &tlstest.HTTPOptions{H1Only: opts.H1Only})
+	s.HTTPServer = tlstest.NewHTTPServer(t, s.CA, counted, &tlstest.HTTPOptions{
+		H1Only:         opts.H1Only,
+		TieTicketsToIP: opts.TieTicketsToIP,
+	})
 	return s
 }
 

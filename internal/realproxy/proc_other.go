@@ -1,0 +1,24 @@
+//go:build !linux
+
+package realproxy
+
+import (
+	"net"
+	"syscall"
+	"time"
+)
+
+// sysProcAttr has nothing to add outside Linux: a proxy left behind by a
+// test binary that died must be stopped by hand.
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+// accepting reports whether something accepts connections on addr.
+// Outside Linux it cannot tell whether that is the process pid.
+func accepting(pid int, addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
