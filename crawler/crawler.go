@@ -132,7 +132,11 @@ func (c *Crawler) pushSeeds(ctx context.Context, seeds []string) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return &ConfigError{Field: "seed", Reason: fmt.Sprintf("%q is not an absolute http(s) URL", s)}
 		}
-		c.addScope(u.Hostname())
+		_, cu, err := canonical(s)
+		if err != nil {
+			return &ConfigError{Field: "seed", Reason: err.Error()}
+		}
+		c.addScope(cu.Hostname())
 		reqs = append(reqs, frontier.Request{URL: s})
 	}
 	if len(reqs) == 0 {
@@ -213,12 +217,11 @@ func domainOf(host string) string {
 func (c *Crawler) follow(r *Request, link string, hops int) error {
 	u, err := r.URL.Parse(strings.TrimSpace(link))
 	if err != nil {
-		return fmt.Errorf("crawler: link %q on %s: %w", link, r.URL, err)
+		return fmt.Errorf("crawler: link %q on %s: %w", clip(link), r.URL, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil // mailto:, javascript:, data: and the like
 	}
-	u.Fragment = ""
 	depth := r.Depth + 1
 	if hops > 0 {
 		depth = r.Depth
@@ -226,7 +229,13 @@ func (c *Crawler) follow(r *Request, link string, hops int) error {
 	if c.cfg.MaxDepth >= 0 && depth > c.cfg.MaxDepth {
 		return nil
 	}
-	if !c.inScope(u) || (c.cfg.Filter != nil && !c.cfg.Filter(u)) {
+	// Go parses what the frontier refuses (ports out of range, hosts that
+	// are no host names), and scope is kept by canonical host names.
+	canon, cu, err := canonical(u.String())
+	if err != nil {
+		return fmt.Errorf("crawler: link %q on %s: %w", clip(link), r.URL, err)
+	}
+	if !c.inScope(cu) || (c.cfg.Filter != nil && !c.cfg.Filter(cu)) {
 		return nil
 	}
 	referer := r.URL.String()
@@ -234,12 +243,36 @@ func (c *Crawler) follow(r *Request, link string, hops int) error {
 		referer = r.Referer
 	}
 	r.links = append(r.links, frontier.Request{
-		URL:     u.String(),
+		URL:     canon,
 		Depth:   depth,
 		Referer: referer,
 		Data:    encodePayload(maps.Clone(r.Data), hops),
 	})
 	return nil
+}
+
+// canonical returns the frontier's form of an absolute URL, as a string
+// and parsed: lowercase, its host in Punycode, without fragment.
+func canonical(raw string) (string, *url.URL, error) {
+	canon, err := frontier.Canonicalize(raw)
+	if err != nil {
+		return "", nil, err
+	}
+	u, err := url.Parse(canon)
+	if err != nil {
+		return "", nil, err
+	}
+	return canon, u, nil
+}
+
+// clip shortens a URL for an error message: a hostile page's links may
+// run to megabytes.
+func clip(s string) string {
+	const max = 200
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
 }
 
 func (c *Crawler) emit(item any) error {

@@ -45,6 +45,19 @@ func (c *Crawler) handle(ctx context.Context, l *frontier.Lease) error {
 	if out == settleNone {
 		return nil
 	}
+	// Links first, then Done: a crash between the two fetches the page
+	// again, and its links are not lost. They go before the record is
+	// written, which must say if the frontier refused a redirect's target.
+	if out == settleDone && len(req.links) > 0 {
+		res, err := c.cfg.Frontier.Push(ctx, req.links...)
+		if err != nil {
+			return c.settle(ctx, err)
+		}
+		if err := c.refused(rec, res.Rejected); err != nil {
+			ferr, out = err, settleFail
+			c.callError(resp, err)
+		}
+	}
 	if ferr != nil {
 		rec.Error = ferr.Error()
 		c.stats.addError(errorKind(ferr))
@@ -63,18 +76,25 @@ func (c *Crawler) handle(ctx context.Context, l *frontier.Lease) error {
 	case settleFail:
 		return c.settle(ctx, c.cfg.Frontier.Fail(ctx, l, ferr))
 	}
-	// Links first, then Done: a crash between the two fetches the page
-	// again, and its links are not lost.
-	if len(req.links) > 0 {
-		if _, err := c.cfg.Frontier.Push(ctx, req.links...); err != nil {
-			return c.settle(ctx, err)
-		}
-	}
 	if err := c.settle(ctx, c.cfg.Frontier.Done(ctx, l)); err != nil {
 		return err
 	}
 	if resp != nil && ferr == nil {
 		c.callScraped(resp)
+	}
+	return nil
+}
+
+// refused turns the frontier's refusal of a redirect's target (too long,
+// say) into the redirect's error. A refused link is only logged: a page
+// does not fail for the links it carries.
+func (c *Crawler) refused(rec *Record, rejected []*frontier.URLError) error {
+	for _, e := range rejected {
+		if rec.Redirect != "" {
+			return &FetchError{URL: rec.URL, Stage: StageRedirect, Status: rec.Status,
+				Err: fmt.Errorf("%w: target refused: %w", ErrBadRedirect, e)}
+		}
+		c.log.Debug("crawler: link refused", "page", rec.URL, "err", e)
 	}
 	return nil
 }
@@ -153,7 +173,7 @@ func (c *Crawler) fetch(ctx context.Context, req *Request, rec *Record) (*Respon
 		if ctx.Err() != nil {
 			return nil, settleNone, nil
 		}
-		return nil, fetchOutcome(err), &FetchError{URL: rec.URL, Stage: StageFetch, Err: err}
+		return nil, fetchOutcome(err), &FetchError{URL: rec.URL, Stage: StageFetch, Err: c.timedOut(fctx, err)}
 	}
 	defer hresp.Body.Close()
 	info, _ := transport.Info(hresp)
@@ -177,7 +197,7 @@ func (c *Crawler) fetch(ctx context.Context, req *Request, rec *Record) (*Respon
 		if !errors.Is(berr, ErrBodyTooLarge) && isNetError(berr) {
 			out = settleRetry
 		}
-		return resp, out, &FetchError{URL: rec.URL, Stage: StageBody, Status: rec.Status, Err: berr}
+		return resp, out, &FetchError{URL: rec.URL, Stage: StageBody, Status: rec.Status, Err: c.timedOut(fctx, berr)}
 	}
 	if hresp.StatusCode >= 400 {
 		return resp, statusOutcome(hresp.StatusCode),
@@ -190,6 +210,33 @@ func (c *Crawler) fetch(ctx context.Context, req *Request, rec *Record) (*Respon
 	}
 	return resp, settleDone, nil
 }
+
+// timedOut says so in err when the fetch ran out of Config.FetchTimeout:
+// what the transport reports then (a canceled context, a read deadline)
+// does not name the limit that was reached.
+func (c *Crawler) timedOut(fctx context.Context, err error) error {
+	// The transport sets the deadline on the connection, whose reads may
+	// fail an instant before the context notices.
+	deadline, ok := fctx.Deadline()
+	expired := errors.Is(fctx.Err(), context.DeadlineExceeded) || (ok && !time.Now().Before(deadline))
+	if !expired {
+		return err
+	}
+	return &timeoutError{limit: c.cfg.FetchTimeout, err: err}
+}
+
+// timeoutError is a fetch that ran out of FetchTimeout. It matches
+// context.DeadlineExceeded as well as its cause.
+type timeoutError struct {
+	limit time.Duration
+	err   error
+}
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("no complete response within %v: %v", e.limit, e.err)
+}
+
+func (e *timeoutError) Unwrap() []error { return []error{e.err, context.DeadlineExceeded} }
 
 // setNavigationHeaders makes a followed link look like a click: the
 // Referer and Sec-Fetch-Site a browser would send.
@@ -237,10 +284,15 @@ func (c *Crawler) redirect(req *Request, resp *http.Response, rec *Record) error
 	}
 	target, err := req.URL.Parse(loc)
 	if err != nil {
-		return fail(fmt.Errorf("%w: Location %q: %v", ErrBadRedirect, loc, err))
+		return fail(fmt.Errorf("%w: Location %q: %v", ErrBadRedirect, clip(loc), err))
 	}
 	if target.Scheme != "http" && target.Scheme != "https" {
-		return fail(fmt.Errorf("%w: Location %q is not http(s)", ErrBadRedirect, loc))
+		return fail(fmt.Errorf("%w: Location %q is not http(s)", ErrBadRedirect, clip(loc)))
+	}
+	_, canon, err := canonical(target.String())
+	if err != nil {
+		// A port out of range, a host that is no host name, ...
+		return fail(fmt.Errorf("%w: Location %q: %v", ErrBadRedirect, clip(loc), err))
 	}
 	rec.Redirect = target.String()
 	if req.hops+1 > c.cfg.MaxRedirects {
@@ -248,7 +300,7 @@ func (c *Crawler) redirect(req *Request, resp *http.Response, rec *Record) error
 	}
 	if req.Depth == 0 {
 		// A seed that redirects brings its target's host into scope.
-		c.addScope(target.Hostname())
+		c.addScope(canon.Hostname())
 	}
 	return c.follow(req, target.String(), req.hops+1)
 }

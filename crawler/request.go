@@ -106,17 +106,22 @@ func (r *Response) Follow(link string) error { return r.Request.Follow(link) }
 func (r *Response) Emit(item any) error { return r.Request.crawler.emit(item) }
 
 // base returns the URL relative links resolve against: the document's
-// <base href> if it has a valid one, else the page's URL.
+// <base href> if it is a valid http(s) URL, else the page's URL. Like
+// browsers, which ignore a javascript: or data: base, it does not let a
+// garbage base turn every relative link into one that cannot be followed.
 func (r *Response) base() *url.URL {
 	r.baseOnce.Do(func() {
 		r.baseURL = r.Request.URL
 		if r.doc == nil {
 			return
 		}
-		if href, ok := r.doc.Find("base[href]").First().Attr("href"); ok {
-			if u, err := r.Request.URL.Parse(strings.TrimSpace(href)); err == nil {
-				r.baseURL = u
-			}
+		href, ok := r.doc.Find("base[href]").First().Attr("href")
+		if !ok {
+			return
+		}
+		u, err := r.Request.URL.Parse(strings.TrimSpace(href))
+		if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			r.baseURL = u
 		}
 	})
 	return r.baseURL

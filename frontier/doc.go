@@ -55,10 +55,11 @@
 // 9309: a 2xx body is parsed ([ParseRobots]: groups, case-insensitive user-agent
 // product tokens, the longest matching rule wins and allow wins ties, "*" and "$"
 // patterns, the first 500 KiB); a 4xx means everything is allowed; a 5xx, a 429 or no
-// response makes the host wait Options.RobotsRetryDelay, doubling, and after
-// Options.RobotsAttempts failures the origin is treated as disallowing everything for
-// an hour. URLs robots.txt forbids are recorded as failed with [ErrDisallowed] or
-// [ErrRobotsUnavailable] and reported to Options.OnSkip; they are not silently dropped.
+// response (none within Options.RobotsTimeout counts as none) makes the host wait
+// Options.RobotsRetryDelay, doubling, and after Options.RobotsAttempts failures the
+// origin is treated as disallowing everything for an hour. URLs robots.txt forbids are
+// recorded as failed with [ErrDisallowed] or [ErrRobotsUnavailable] and reported to
+// Options.OnSkip; they are not silently dropped.
 //
 // # Scale
 //

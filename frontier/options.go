@@ -73,6 +73,12 @@ type Options struct {
 	// RobotsAttempts is how many times an unreachable robots.txt is tried. Default 3.
 	RobotsAttempts int
 
+	// RobotsTimeout bounds one call of Robots: its context ends after this long, and a
+	// fetch cut short counts as unreachable. A server that trickles its robots.txt
+	// forever would otherwise hold its host, and the goroutine calling Next, for good.
+	// Default 1 minute.
+	RobotsTimeout time.Duration
+
 	// OnSkip, if set, is called for each URL that Next records as failed without handing
 	// it out (disallowed by robots.txt, robots.txt unreachable, a corrupt record), from
 	// the goroutine calling Next with the frontier's lock held: it must return quickly
@@ -124,6 +130,7 @@ func newConfig(o *Options) config {
 	setDefault(&c.RobotsTTL, 24*time.Hour)
 	setDefault(&c.RobotsRetryDelay, time.Minute)
 	setDefault(&c.RobotsAttempts, 3)
+	setDefault(&c.RobotsTimeout, time.Minute)
 	setDefault(&c.MaxURLLength, 8192)
 	setDefault(&c.MaxDataSize, 64<<10)
 	setDefault(&c.LockTimeout, time.Second)

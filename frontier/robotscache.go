@@ -193,14 +193,23 @@ func (s *Bolt) fetchRobotsUnlocked(ctx context.Context, f *robotsFetch) error {
 	return nil
 }
 
-// callRobots runs the caller's fetch function, turning a panic into an error.
+// callRobots runs the caller's fetch function for at most RobotsTimeout, turning a
+// panic into an error.
 func (s *Bolt) callRobots(ctx context.Context, u string) (status int, body []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("frontier: robots fetch of %s panicked: %v", u, r)
 		}
 	}()
-	return s.cfg.Robots(ctx, u)
+	fctx, cancel := context.WithTimeout(ctx, s.cfg.RobotsTimeout)
+	defer cancel()
+	status, body, err = s.cfg.Robots(fctx, u)
+	if fctx.Err() != nil && ctx.Err() == nil {
+		// Whatever the fetcher made of its cut-short fetch, it is no answer.
+		return 0, nil, fmt.Errorf("frontier: robots fetch of %s took more than %v: %w",
+			u, s.cfg.RobotsTimeout, fctx.Err())
+	}
+	return status, body, err
 }
 
 func (s *Bolt) updateCrawlDelayLocked(h *hostState) {

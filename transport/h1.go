@@ -103,8 +103,12 @@ func (c *h1Conn) roundTrip(req *http.Request) (*http.Response, error) {
 		headerTimer = time.AfterFunc(d, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
 	}
 	resp, err := c.exchange(req)
-	if headerTimer != nil && !headerTimer.Stop() && err == nil {
-		err = fmt.Errorf("transport: %s: no response headers within %v", c.base.Server, c.t.cfg.ResponseHeaderTimeout)
+	if headerTimer != nil && !headerTimer.Stop() {
+		// The timer cut the read short, whatever error that gave (a
+		// timeout, or a header line cut in half), or fired just as the
+		// head arrived, leaving the connection unusable for the body;
+		// discard closes it.
+		resp, err = nil, fmt.Errorf("transport: %s: no response headers within %v", c.base.Server, c.t.cfg.ResponseHeaderTimeout)
 	}
 	if err != nil {
 		stop()
@@ -149,6 +153,15 @@ func (c *h1Conn) exchange(req *http.Request) (*http.Response, error) {
 // closed.
 func (c *h1Conn) done(stop func() bool, reuse bool) {
 	if !stop() {
+		reuse = false
+	}
+	if c.br.Buffered() > 0 {
+		// The server sent more than the response it announced (a
+		// Content-Length too short): the rest would be read as the
+		// next request's response.
+		// TODO: bytes that arrive later, while the connection is idle,
+		// still are; browsers check an idle connection for data before
+		// they reuse it.
 		reuse = false
 	}
 	if !reuse {

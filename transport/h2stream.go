@@ -188,7 +188,8 @@ func (c *h2Conn) writeHeaders(fr *http2.Framer, id uint32, block []byte, end boo
 // ResponseHeaderTimeout.
 func (s *h2Stream) awaitResponse() (*http.Response, error) {
 	var timeout <-chan time.Time
-	if d := s.c.t.cfg.ResponseHeaderTimeout; d > 0 {
+	d := s.c.t.cfg.ResponseHeaderTimeout
+	if d > 0 {
 		timer := time.NewTimer(d)
 		defer timer.Stop()
 		timeout = timer.C
@@ -196,7 +197,14 @@ func (s *h2Stream) awaitResponse() (*http.Response, error) {
 	select {
 	case <-s.respReady:
 	case <-timeout:
-		s.abort(fmt.Errorf("transport: %s: no response headers within %v", s.c.base.Server, s.c.t.cfg.ResponseHeaderTimeout))
+		s.abort(fmt.Errorf("transport: %s: no response headers within %v", s.c.base.Server, d))
+		if time.Since(time.Unix(0, s.c.lastRead.Load())) >= d {
+			// Not one frame arrived while we waited: the connection is
+			// stuck, not just this stream (a path that died silently, or
+			// a header block the server never finishes, which holds up
+			// every stream). Later requests go to a new connection.
+			s.c.shutdown()
+		}
 		<-s.respReady
 	}
 	s.c.mu.Lock()

@@ -177,13 +177,16 @@ func (t *Transport) handshake(ctx context.Context, raw net.Conn, p handshakePara
 	if p.trace.TLSHandshakeStart != nil {
 		p.trace.TLSHandshakeStart(p.server, offered)
 	}
-	ctx, cancel := context.WithTimeout(ctx, t.cfg.TLSHandshakeTimeout)
+	hctx, cancel := context.WithTimeout(ctx, t.cfg.TLSHandshakeTimeout)
 	defer cancel()
 	start := time.Now()
-	err = uc.HandshakeContext(ctx)
+	err = uc.HandshakeContext(hctx)
 	info.HandshakeTime = time.Since(start)
 	info.PSKOffered = cache != nil && cache.c.Offered()
 	if err != nil {
+		if hctx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("server did not finish it within %v: %w", t.cfg.TLSHandshakeTimeout, err)
+		}
 		err = fmt.Errorf("%w: %s via %s: %w", ErrHandshake, p.server, p.ex.label, err)
 		switch msg := err.Error(); {
 		case info.PSKOffered && strings.Contains(msg, "HelloRetryRequest"):

@@ -64,8 +64,10 @@ type Config struct {
 	// TLSHandshakeTimeout bounds the TLS handshake. Zero means 10s.
 	TLSHandshakeTimeout time.Duration
 	// ResponseHeaderTimeout bounds the wait for response headers after
-	// the request is written. Zero means none beyond the request's
-	// context.
+	// the request is written. An HTTP/1.1 connection that runs out of it
+	// is closed; an HTTP/2 one only if nothing at all arrived on it
+	// meanwhile, and then it takes no new requests. Zero means none
+	// beyond the request's context.
 	ResponseHeaderTimeout time.Duration
 	// IdleConnTimeout closes connections idle for longer. Zero means 90s.
 	IdleConnTimeout time.Duration

@@ -26,7 +26,7 @@ import (
 )
 
 // CA is a certificate authority and one leaf it issued, valid for
-// localhost, 127.0.0.1, 127.0.0.2 and 127.0.0.3.
+// localhost, 127.0.0.1, 127.0.0.2 and 127.0.0.3. [CA.Issue] makes more.
 type CA struct {
 	// Pool trusts the CA.
 	Pool *x509.CertPool
@@ -34,6 +34,10 @@ type CA struct {
 	Leaf tls.Certificate
 	// PEM is the CA certificate in PEM form.
 	PEM []byte
+
+	cert   *x509.Certificate
+	key    *ecdsa.PrivateKey
+	serial atomic.Int64
 }
 
 // NewCA returns a fresh CA with a leaf for the loopback names.
@@ -58,32 +62,52 @@ func NewCA(t testing.TB) *CA {
 		t.Fatal(err)
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2),
-			net.IPv4(127, 0, 0, 3), net.IPv6loopback},
-		NotBefore:   now.Add(-time.Hour),
-		NotAfter:    now.Add(30 * 24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	pool := x509.NewCertPool()
 	pool.AddCert(caCert)
-	return &CA{
+	ca := &CA{
 		Pool: pool,
-		Leaf: tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey},
 		PEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		cert: caCert,
+		key:  caKey,
 	}
+	ca.serial.Store(1)
+	ca.Leaf = ca.Issue(t, now.Add(-time.Hour), now.Add(30*24*time.Hour),
+		"localhost", "127.0.0.1", "127.0.0.2", "127.0.0.3", "::1")
+	return ca
+}
+
+// Issue returns a server certificate with its chain (leaf, CA) for names,
+// each a DNS name (wildcards such as *.example.test allowed) or an IP
+// address, valid from notBefore to notAfter. Tests use it for servers
+// under other names, and for expired or not yet valid certificates.
+func (ca *CA) Issue(t testing.TB, notBefore, notAfter time.Time, names ...string) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(ca.serial.Add(1)),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
+	}
+	if len(names) > 0 {
+		tmpl.Subject = pkix.Name{CommonName: names[0]}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der, ca.cert.Raw}, PrivateKey: key}
 }
 
 // Hello is what the server saw of one handshake.
