@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/revisit-crawl/revisit/frontier"
+	"github.com/revisit-crawl/revisit/transport"
 )
 
 // Crawler runs a crawl: workers take URLs from the frontier, fetch them
@@ -112,6 +113,10 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) error {
 		return err
 	}
 
+	// Handshakes are counted as the transport makes them, whichever
+	// request made them: a connection opened for robots.txt (fetched by
+	// the frontier) often carries the pages that follow.
+	ctx = transport.WithTrace(ctx, &transport.Trace{TLSHandshakeDone: c.stats.addHandshake})
 	g, gctx := errgroup.WithContext(ctx)
 	for range c.cfg.Concurrency {
 		g.Go(func() error { return c.worker(gctx) })

@@ -407,3 +407,47 @@ func TestBadConfig(t *testing.T) {
 		t.Errorf("Run with a bad seed: %v, want a ConfigError", err)
 	}
 }
+
+// TestStatsCountEveryHandshake: the handshake counts follow the
+// connections the transport made, also the one opened for robots.txt,
+// which the frontier fetched and the pages then reused.
+func TestStatsCountEveryHandshake(t *testing.T) {
+	site := sitetest.New(t, 15, &sitetest.Options{Robots: "User-agent: *\nAllow: /\n"})
+	h := newHarness(t, site)
+	h.front.Close()
+	f, err := frontier.Open(h.path, &frontier.Options{
+		NoSync: true, PerHost: 1,
+		Robots: func(ctx context.Context, u string) (int, []byte, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+			if err != nil {
+				return 0, nil, err
+			}
+			resp, err := h.tr.RoundTrip(req)
+			if err != nil {
+				return 0, nil, err
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			return resp.StatusCode, body, err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	h.front = f
+	c := h.crawler(t, crawler.Config{MaxDepth: -1, Concurrency: 1})
+	run(t, c, site.PageURL(0))
+
+	if site.Hits()["/robots.txt"] != 1 {
+		t.Fatalf("robots.txt fetched %d times, want 1", site.Hits()["/robots.txt"])
+	}
+	hellos := len(site.Hellos())
+	e := c.Stats().Exits["direct"]
+	if hellos == 0 || e.Handshakes != int64(hellos) || e.Reused+e.Handshakes < int64(site.N) {
+		t.Fatalf("stats %+v; the server saw %d handshakes for %d pages", e, hellos, site.N)
+	}
+	if !strings.Contains(c.Stats().String(), fmt.Sprintf("handshakes %d", hellos)) {
+		t.Errorf("summary %q does not count the handshakes", c.Stats())
+	}
+}

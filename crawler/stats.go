@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/revisit-crawl/revisit/transport"
 )
 
 // Stats describes a crawl so far.
@@ -123,19 +125,30 @@ func (st *stats) addPage(r *Record) {
 	if r.Exit == "" || r.TLS == nil {
 		return
 	}
-	e := st.s.Exits[r.Exit]
-	if r.TLS.NewConn {
-		e.Handshakes++
-		if r.TLS.Resumed {
-			e.Resumed++
-		}
-		if r.TLS.PSKOffered {
-			e.PSKOffered++
-		}
-	} else {
+	if !r.TLS.NewConn {
+		e := st.s.Exits[r.Exit]
 		e.Reused++
+		st.s.Exits[r.Exit] = e
 	}
-	st.s.Exits[r.Exit] = e
+}
+
+// addHandshake counts a connection the transport made; it is the
+// TLSHandshakeDone hook of the trace Run puts on its context.
+func (st *stats) addHandshake(info transport.ConnInfo, err error) {
+	if err != nil {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	e := st.s.Exits[info.Exit]
+	e.Handshakes++
+	if info.Resumed {
+		e.Resumed++
+	}
+	if info.PSKOffered {
+		e.PSKOffered++
+	}
+	st.s.Exits[info.Exit] = e
 }
 
 func (st *stats) addError(kind string) {
