@@ -6,10 +6,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -131,102 +134,197 @@ func openDB(path string, cfg *config) (db *bolt.DB, err error) {
 			err = fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, r)
 		}
 	}()
+	// A damaged file can send bbolt past the end of its memory map. Such a
+	// fault must become the panic recovered above, not end the process.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	if err := checkLength(path, cfg); err != nil {
+		return nil, err
+	}
 	db, err = bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      cfg.LockTimeout,
 		NoSync:       cfg.NoSync,
 		FreelistType: bolt.FreelistMapType,
 	})
-	switch {
-	case err == nil:
-		return db, nil
-	case errors.Is(err, bolt.ErrTimeout):
-		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
-	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrChecksum),
-		errors.Is(err, bolt.ErrVersionMismatch):
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
+	if err != nil {
+		return nil, openError(path, err)
 	}
-	return nil, fmt.Errorf("frontier: open %s: %w", path, err)
+	return db, nil
 }
 
-// load prepares the file and rebuilds the in-memory state: it requeues orphaned
-// leases, then reads the hosts that have work.
+// openError names the file in an error of bolt.Open. Errors of the system,
+// such as a missing permission, are passed on; the others are about what
+// the file holds (not a bbolt file, damaged meta pages, too short).
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, bolt.ErrTimeout):
+		return fmt.Errorf("%w: %s", ErrLocked, path)
+	case errors.As(err, new(*fs.PathError)), errors.As(err, new(syscall.Errno)):
+		return fmt.Errorf("frontier: open %s: %w", path, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
+}
+
+// checkLength refuses a file shorter than the pages its meta page counts,
+// such as a copy cut short. Opened for writing, bbolt reads its list of free
+// pages at once, and that may lie past the end of the file, where reading
+// faults. Opened read-only it reads only the meta pages, so the length is
+// checked that way first. A missing or empty file passes: bbolt creates it.
+func checkLength(path string, cfg *config) error {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return nil // the real open creates the file or reports the problem
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: cfg.LockTimeout})
+	if err != nil {
+		return openError(path, err)
+	}
+	defer db.Close()
+	var need int64
+	db.View(func(tx *bolt.Tx) error {
+		need = tx.Size()
+		return nil
+	})
+	if fi.Size() < need {
+		return fmt.Errorf("%w: %s: truncated: %d bytes, its pages need %d",
+			ErrCorrupt, path, fi.Size(), need)
+	}
+	return nil
+}
+
+// load checks the file and rebuilds the in-memory state. It writes only to lay out a
+// new file or to requeue the leases a previous process left, and only once the file
+// passed the checks, so that a file it refuses is left as it was.
 func (s *Bolt) load() error {
-	var m metaState
-	err := s.update(func(tx *bolt.Tx) error {
-		if err := s.initBuckets(tx); err != nil {
+	var fresh, orphans bool
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		if fresh, err = s.checkBuckets(tx); err != nil || fresh {
 			return err
 		}
-		t, err := newTxn(tx, s)
+		if _, err := s.readMeta(tx); err != nil {
+			return err
+		}
+		orphans = hasKeys(tx.Bucket(bucketLeased))
+		if !orphans {
+			return nil
+		}
+		// The host table is read after the requeue commits: check it before.
+		return s.readHosts(tx, func(string, hostRecord) {})
+	})
+	if err != nil {
+		return err
+	}
+	if fresh || orphans {
+		err := s.update(func(tx *bolt.Tx) error {
+			if fresh {
+				if err := createBuckets(tx); err != nil {
+					return err
+				}
+			}
+			t, err := newTxn(tx, s)
+			if err != nil {
+				return err
+			}
+			if err := s.requeueLeases(t); err != nil {
+				return err
+			}
+			return t.flush()
+		})
 		if err != nil {
 			return err
 		}
-		if err := s.requeueLeases(t); err != nil {
-			return err
-		}
-		m = t.m
-		return t.flush()
-	})
+	}
+	return s.view(s.readState)
+}
+
+// readState reads the counters, the earliest retry and the hosts that have work.
+func (s *Bolt) readState(tx *bolt.Tx) error {
+	m, err := s.readMeta(tx)
 	if err != nil {
 		return err
 	}
 	s.counts = Stats{Queued: m.Queued, Delayed: m.Delayed, Done: m.Done, Failed: m.Failed,
 		Disallowed: m.Disallowed, Seen: m.Seen}
-	return s.view(func(tx *bolt.Tx) error {
-		if k, _ := tx.Bucket(bucketDelayed).Cursor().First(); k != nil {
-			s.delayedDue = time.Unix(0, delayedDue(k))
+	if k, _ := tx.Bucket(bucketDelayed).Cursor().First(); k != nil {
+		s.delayedDue = time.Unix(0, delayedDue(k))
+	}
+	now := time.Now()
+	return s.readHosts(tx, func(name string, rec hostRecord) {
+		if rec.Queued > 0 || rec.BackoffUntil > now.UnixNano() {
+			h := newHostState(name, rec)
+			s.hosts[h.name] = h
+			s.ready.fix(h, s.cfg.PerHost)
 		}
-		now := time.Now()
-		return tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
-			rec, err := decodeHost(v)
-			if err != nil {
-				return fmt.Errorf("host %q: %w", k, err)
-			}
-			if rec.Queued > 0 || rec.BackoffUntil > now.UnixNano() {
-				h := newHostState(string(k), rec)
-				s.hosts[h.name] = h
-				s.ready.fix(h, s.cfg.PerHost)
-			}
-			return nil
-		})
 	})
 }
 
-func (s *Bolt) initBuckets(tx *bolt.Tx) error {
+func (s *Bolt) readMeta(tx *bolt.Tx) (metaState, error) {
+	m, err := decodeMeta(tx.Bucket(bucketMeta).Get(keyState))
+	if err != nil {
+		return m, fmt.Errorf("%w: %s: %v", ErrCorrupt, s.path, err)
+	}
+	return m, nil
+}
+
+// readHosts decodes every host record and passes it to fn.
+func (s *Bolt) readHosts(tx *bolt.Tx, fn func(name string, rec hostRecord)) error {
+	return tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
+		rec, err := decodeHost(v)
+		if err != nil {
+			return fmt.Errorf("%w: %s: host %q: %v", ErrCorrupt, s.path, k, err)
+		}
+		fn(string(k), rec)
+		return nil
+	})
+}
+
+// checkBuckets reports whether the file is new, and refuses one that is not a
+// frontier of a format this version reads.
+func (s *Bolt) checkBuckets(tx *bolt.Tx) (fresh bool, err error) {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		if hasBuckets(tx) {
-			return fmt.Errorf("%w: %s is not a frontier state file", ErrCorrupt, s.path)
+			return false, fmt.Errorf("%w: %s is not a frontier state file", ErrCorrupt, s.path)
 		}
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		meta = tx.Bucket(bucketMeta)
-		v := binary.AppendUvarint(nil, formatVersion)
-		if err := meta.Put(keyFormat, v); err != nil {
-			return err
-		}
-		return meta.Put(keyState, (&metaState{NextHost: 1}).encode())
+		return true, nil
 	}
 	v, n := binary.Uvarint(meta.Get(keyFormat))
 	if n <= 0 {
-		return fmt.Errorf("%w: %s: no format version", ErrCorrupt, s.path)
+		return false, fmt.Errorf("%w: %s: no format version", ErrCorrupt, s.path)
 	}
 	if v > formatVersion {
-		return fmt.Errorf("%w: %s has format %d, this version reads up to %d",
+		return false, fmt.Errorf("%w: %s has format %d, this version reads up to %d",
 			ErrNewerFormat, s.path, v, formatVersion)
 	}
 	for _, name := range allBuckets {
 		if tx.Bucket(name) == nil {
-			return fmt.Errorf("%w: %s: bucket %s missing", ErrCorrupt, s.path, name)
+			return false, fmt.Errorf("%w: %s: bucket %s missing", ErrCorrupt, s.path, name)
 		}
 	}
-	return nil
+	return false, nil
+}
+
+// createBuckets lays out a new file.
+func createBuckets(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucket(name); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if err := meta.Put(keyFormat, binary.AppendUvarint(nil, formatVersion)); err != nil {
+		return err
+	}
+	return meta.Put(keyState, (&metaState{NextHost: 1}).encode())
 }
 
 func hasBuckets(tx *bolt.Tx) bool {
 	k, _ := tx.Cursor().First()
+	return k != nil
+}
+
+func hasKeys(b *bolt.Bucket) bool {
+	k, _ := b.Cursor().First()
 	return k != nil
 }
 
@@ -282,10 +380,11 @@ func (s *Bolt) requeueLeases(t *txn) error {
 	return nil
 }
 
-// view runs fn in a read transaction, turning a panic of bbolt on a damaged file into
-// an error naming the file.
+// view runs fn in a read transaction, turning a panic of bbolt on a damaged file, or a
+// fault reading outside the file's memory map, into an error naming the file.
 func (s *Bolt) view(fn func(*bolt.Tx) error) (err error) {
 	defer s.recoverTo(&err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	if err := s.db.View(fn); err != nil {
 		return s.wrapErr(err)
 	}
@@ -295,6 +394,7 @@ func (s *Bolt) view(fn func(*bolt.Tx) error) (err error) {
 // update runs fn in a write transaction, like view.
 func (s *Bolt) update(fn func(*bolt.Tx) error) (err error) {
 	defer s.recoverTo(&err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	if err := s.db.Update(fn); err != nil {
 		return s.wrapErr(err)
 	}

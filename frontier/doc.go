@@ -74,6 +74,7 @@
 // Malformed URLs are rejected by Push with a [URLError] naming the URL and the reason.
 // A record that cannot be decoded is logged and recorded as failed; the crawl goes on.
 // A file that is not a frontier, is damaged beyond that, or was written by a newer
-// version is refused by Open with an error naming the file. Nothing in this package
-// panics on bad input or logs anywhere but Options.Logger.
+// version is refused by Open with an error naming the file, and left as it was. Damage
+// in pages Open does not read shows later, as ErrCorrupt from the call that met it.
+// Nothing in this package panics on bad input or logs anywhere but Options.Logger.
 package frontier

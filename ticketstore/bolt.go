@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -105,8 +106,22 @@ func openBolt(path string, o *Options, log *slog.Logger) (*boltBackend, error) {
 		done:       make(chan struct{}),
 	}
 	b.swapped = sync.NewCond(&b.mu)
-	if err := b.update(b.initLayout); err != nil {
+	// An existing file is only read here: one refused is left as it was,
+	// and listing a store does not write to it.
+	var complete bool
+	err = b.view(func(tx *bolt.Tx) error {
+		var err error
+		complete, err = b.checkLayout(tx)
+		return err
+	})
+	if err == nil && !complete {
+		err = b.update(b.initLayout)
+	}
+	if err != nil {
 		db.Close()
+		if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNewerFormat) {
+			err = fmt.Errorf("ticketstore: open %s: %w", path, err)
+		}
 		return nil, err
 	}
 	go b.loop()
@@ -119,20 +134,59 @@ func openBoltFile(path string, timeout time.Duration) (db *bolt.DB, err error) {
 			db, err = nil, fmt.Errorf("ticketstore: open %s: %w: %v", path, ErrCorrupt, r)
 		}
 	}()
+	// A damaged file can send bbolt past the end of its memory map. Such a
+	// fault must become the panic recovered above, not end the process.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	if err := checkLength(path, timeout); err != nil {
+		return nil, err
+	}
 	db, err = bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      timeout,
 		FreelistType: bolt.FreelistMapType,
 	})
-	switch {
-	case err == nil:
-		return db, nil
-	case errors.Is(err, bolterrors.ErrTimeout):
-		return nil, fmt.Errorf("ticketstore: open %s: %w (waited %v)", path, ErrLocked, timeout)
-	case errors.As(err, new(*fs.PathError)):
-		return nil, fmt.Errorf("ticketstore: open %s: %w", path, err)
-	default:
-		return nil, fmt.Errorf("ticketstore: open %s: %w: %v", path, ErrCorrupt, err)
+	if err != nil {
+		return nil, openError(path, timeout, err)
 	}
+	return db, nil
+}
+
+func openError(path string, timeout time.Duration, err error) error {
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return fmt.Errorf("ticketstore: open %s: %w (waited %v)", path, ErrLocked, timeout)
+	case errors.As(err, new(*fs.PathError)):
+		return fmt.Errorf("ticketstore: open %s: %w", path, err)
+	default:
+		return fmt.Errorf("ticketstore: open %s: %w: %v", path, ErrCorrupt, err)
+	}
+}
+
+// checkLength refuses a file shorter than the pages its meta page counts,
+// such as a copy cut short. Opened for writing, bbolt reads its list of
+// free pages at once, and that may lie past the end of the file, where
+// reading faults. Opened read-only it reads only the meta pages, so the
+// length is checked that way first. A missing or empty file passes: bbolt
+// creates it.
+func checkLength(path string, timeout time.Duration) error {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return nil // the real open creates the file or reports the problem
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout})
+	if err != nil {
+		return openError(path, timeout, err)
+	}
+	defer db.Close()
+	var need int64
+	db.View(func(tx *bolt.Tx) error {
+		need = tx.Size()
+		return nil
+	})
+	if fi.Size() < need {
+		return fmt.Errorf("ticketstore: open %s: %w: truncated: %d bytes, its pages need %d",
+			path, ErrCorrupt, fi.Size(), need)
+	}
+	return nil
 }
 
 // tightenMode makes an existing file 0600: tickets hold resumption secrets.
@@ -150,31 +204,47 @@ func tightenMode(path string) error {
 	return nil
 }
 
-// initLayout creates the buckets of a new file and checks those of an old
-// one.
-func (b *boltBackend) initLayout(tx *bolt.Tx) error {
+// checkLayout refuses a file that is not a ticket store of a format this
+// build reads, and reports whether it has every bucket.
+func (b *boltBackend) checkLayout(tx *bolt.Tx) (complete bool, err error) {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		empty := true
 		tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
 		if !empty {
-			return fmt.Errorf("ticketstore: open %s: %w: no meta bucket", b.path, ErrCorrupt)
+			return false, fmt.Errorf("ticketstore: open %s: %w: no meta bucket", b.path, ErrCorrupt)
 		}
-		var err error
-		if meta, err = tx.CreateBucket(bucketMeta); err != nil {
-			return err
-		}
-		if err := meta.Put(keyFormat, binary.BigEndian.AppendUint32(nil, formatVersion)); err != nil {
-			return err
-		}
+		return false, nil
 	}
 	v := meta.Get(keyFormat)
 	if len(v) != 4 {
-		return fmt.Errorf("ticketstore: open %s: %w: no format version", b.path, ErrCorrupt)
+		return false, fmt.Errorf("ticketstore: open %s: %w: no format version", b.path, ErrCorrupt)
 	}
 	if got := binary.BigEndian.Uint32(v); got > formatVersion {
-		return fmt.Errorf("ticketstore: open %s: %w (file has version %d, this build reads up to %d)",
+		return false, fmt.Errorf("ticketstore: open %s: %w (file has version %d, this build reads up to %d)",
 			b.path, ErrNewerFormat, got, formatVersion)
+	}
+	for _, name := range [][]byte{bucketParts, bucketServers, bucketExpiry} {
+		if tx.Bucket(name) == nil {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// initLayout creates the buckets a new file lacks.
+func (b *boltBackend) initLayout(tx *bolt.Tx) error {
+	if _, err := b.checkLayout(tx); err != nil {
+		return err
+	}
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	if meta.Get(keyFormat) == nil {
+		if err := meta.Put(keyFormat, binary.BigEndian.AppendUint32(nil, formatVersion)); err != nil {
+			return err
+		}
 	}
 	for _, name := range [][]byte{bucketParts, bucketServers, bucketExpiry} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -184,15 +254,18 @@ func (b *boltBackend) initLayout(tx *bolt.Tx) error {
 	return nil
 }
 
-// view and update run a transaction and turn a bbolt panic, which a
-// damaged file can cause, into an error naming the file.
+// view and update run a transaction and turn a bbolt panic, or a fault
+// reading outside the file's memory map, either of which a damaged file can
+// cause, into an error naming the file.
 func (b *boltBackend) view(fn func(*bolt.Tx) error) (err error) {
 	defer b.recoverCorrupt(&err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	return b.db.View(fn)
 }
 
 func (b *boltBackend) update(fn func(*bolt.Tx) error) (err error) {
 	defer b.recoverCorrupt(&err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	return b.db.Update(fn)
 }
 
@@ -212,18 +285,29 @@ func indexKey(lastUse uint64, key []byte) []byte {
 
 func (b *boltBackend) Init(fresh func() Header) (Header, error) {
 	var h Header
-	err := b.update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(keyHeader); v != nil {
-			var err error
-			h, err = decodeHeader(v)
-			if err != nil {
-				return fmt.Errorf("ticketstore: open %s: %w: %w", b.path, ErrCorrupt, err)
-			}
+	found := false
+	readHeader := func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(keyHeader)
+		if v == nil {
 			return nil
 		}
+		var err error
+		if h, err = decodeHeader(v); err != nil {
+			return fmt.Errorf("ticketstore: open %s: %w: %w", b.path, ErrCorrupt, err)
+		}
+		found = true
+		return nil
+	}
+	// Read first, so that opening an existing store does not write to it.
+	if err := b.view(readHeader); err != nil || found {
+		return h, err
+	}
+	err := b.update(func(tx *bolt.Tx) error {
+		if err := readHeader(tx); err != nil || found {
+			return err
+		}
 		h = fresh()
-		return meta.Put(keyHeader, encodeHeader(h))
+		return tx.Bucket(bucketMeta).Put(keyHeader, encodeHeader(h))
 	})
 	return h, err
 }

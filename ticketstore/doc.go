@@ -63,7 +63,10 @@
 // and tightens an existing file to 0600. Only one process can have the file
 // open: another waits [Options.LockTimeout] and then fails with
 // [ErrLocked]. A damaged file fails with [ErrCorrupt], and a file written
-// by a newer format with [ErrNewerFormat]; each error names the file.
+// by a newer format with [ErrNewerFormat]; each error names the file, and
+// the file is left as it was. Opening an existing store does not write to
+// it. Damage in pages that opening does not read shows later, as errors
+// of the calls that read them.
 //
 // # Sealing
 //

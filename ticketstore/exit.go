@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -76,6 +77,10 @@ func ExitFromURL(u *url.URL) (Exit, error) {
 	port := u.Port()
 	if port == "" {
 		port = defaultPorts[scheme]
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return Exit{}, fmt.Errorf("%w: proxy URL %s: port %s is not between 1 and 65535",
+			ErrBadExit, u.Redacted(), port)
 	}
 	e := Exit{Scheme: scheme, Host: host, Port: port}
 	if u.User != nil {
