@@ -16,6 +16,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/revisit-crawl/revisit/internal/boltfile"
 )
 
 // Bucket names. See record.go for the keys and values.
@@ -137,8 +139,11 @@ func openDB(path string, cfg *config) (db *bolt.DB, err error) {
 	// A damaged file can send bbolt past the end of its memory map. Such a
 	// fault must become the panic recovered above, not end the process.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	if err := checkLength(path, cfg); err != nil {
-		return nil, err
+	if err := boltfile.CheckLength(path, cfg.LockTimeout); err != nil {
+		if te := (*boltfile.TruncatedError)(nil); errors.As(err, &te) {
+			return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, te)
+		}
+		return nil, openError(path, err)
 	}
 	db, err = bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      cfg.LockTimeout,
@@ -162,33 +167,6 @@ func openError(path string, err error) error {
 		return fmt.Errorf("frontier: open %s: %w", path, err)
 	}
 	return fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
-}
-
-// checkLength refuses a file shorter than the pages its meta page counts,
-// such as a copy cut short. Opened for writing, bbolt reads its list of free
-// pages at once, and that may lie past the end of the file, where reading
-// faults. Opened read-only it reads only the meta pages, so the length is
-// checked that way first. A missing or empty file passes: bbolt creates it.
-func checkLength(path string, cfg *config) error {
-	fi, err := os.Stat(path)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
-		return nil // the real open creates the file or reports the problem
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: cfg.LockTimeout})
-	if err != nil {
-		return openError(path, err)
-	}
-	defer db.Close()
-	var need int64
-	db.View(func(tx *bolt.Tx) error {
-		need = tx.Size()
-		return nil
-	})
-	if fi.Size() < need {
-		return fmt.Errorf("%w: %s: truncated: %d bytes, its pages need %d",
-			ErrCorrupt, path, fi.Size(), need)
-	}
-	return nil
 }
 
 // load checks the file and rebuilds the in-memory state. It writes only to lay out a

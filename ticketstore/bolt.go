@@ -15,6 +15,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/revisit-crawl/revisit/internal/boltfile"
 )
 
 // formatVersion is the layout of the bbolt file. A file with a higher
@@ -137,8 +139,11 @@ func openBoltFile(path string, timeout time.Duration) (db *bolt.DB, err error) {
 	// A damaged file can send bbolt past the end of its memory map. Such a
 	// fault must become the panic recovered above, not end the process.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	if err := checkLength(path, timeout); err != nil {
-		return nil, err
+	if err := boltfile.CheckLength(path, timeout); err != nil {
+		if te := (*boltfile.TruncatedError)(nil); errors.As(err, &te) {
+			return nil, fmt.Errorf("ticketstore: open %s: %w: %v", path, ErrCorrupt, te)
+		}
+		return nil, openError(path, timeout, err)
 	}
 	db, err = bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      timeout,
@@ -159,34 +164,6 @@ func openError(path string, timeout time.Duration, err error) error {
 	default:
 		return fmt.Errorf("ticketstore: open %s: %w: %v", path, ErrCorrupt, err)
 	}
-}
-
-// checkLength refuses a file shorter than the pages its meta page counts,
-// such as a copy cut short. Opened for writing, bbolt reads its list of
-// free pages at once, and that may lie past the end of the file, where
-// reading faults. Opened read-only it reads only the meta pages, so the
-// length is checked that way first. A missing or empty file passes: bbolt
-// creates it.
-func checkLength(path string, timeout time.Duration) error {
-	fi, err := os.Stat(path)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
-		return nil // the real open creates the file or reports the problem
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout})
-	if err != nil {
-		return openError(path, timeout, err)
-	}
-	defer db.Close()
-	var need int64
-	db.View(func(tx *bolt.Tx) error {
-		need = tx.Size()
-		return nil
-	})
-	if fi.Size() < need {
-		return fmt.Errorf("ticketstore: open %s: %w: truncated: %d bytes, its pages need %d",
-			path, ErrCorrupt, fi.Size(), need)
-	}
-	return nil
 }
 
 // tightenMode makes an existing file 0600: tickets hold resumption secrets.

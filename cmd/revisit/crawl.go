@@ -52,7 +52,7 @@ func newCrawlFlags() (*flag.FlagSet, *crawlFlags) {
 	fs.DurationVar(&f.delay, "delay", 0, "minimum delay between requests to one host")
 	fs.StringVar(&f.scope, "scope", "host", "which links to follow: host, domain or any")
 	fs.BoolVar(&f.robots, "robots", true, "obey robots.txt")
-	fs.StringVar(&f.out, "out", "-", "page records as JSON Lines to `FILE` (- is standard output)")
+	fs.StringVar(&f.out, "out", "-", "page records as JSON Lines, appended to `FILE` (- is standard output)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: revisit crawl [flags] URL...")
 		fs.PrintDefaults()

@@ -133,9 +133,13 @@ func socks5Auth(p *Proxy, br *bufio.Reader, client net.Conn) error {
 		want = methodUserPass
 	}
 	if !slices.Contains(methods, want) {
-		client.Write([]byte{socksVersion, methodNoAcceptable})
+		// Counted before the refusal is written, so that a client that
+		// has read it sees the count.
 		if want == methodUserPass {
 			p.authFailures.Add(1)
+		}
+		client.Write([]byte{socksVersion, methodNoAcceptable})
+		if want == methodUserPass {
 			return fmt.Errorf("%w: client offers no username/password method", errAuth)
 		}
 		return fmt.Errorf("%w: client offers no method without authentication", errProtocol)

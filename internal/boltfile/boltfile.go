@@ -1,0 +1,51 @@
+// Package boltfile holds the check that the bbolt-backed stores (the
+// frontier and the ticket store) make before they open a file for writing.
+package boltfile
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TruncatedError reports a file shorter than the pages its meta page
+// counts, such as a copy cut short.
+type TruncatedError struct {
+	// Size is the file's length and Need the length its pages take.
+	Size, Need int64
+}
+
+// Error says how short the file is.
+func (e *TruncatedError) Error() string {
+	return fmt.Sprintf("truncated: %d bytes, its pages need %d", e.Size, e.Need)
+}
+
+// CheckLength returns a *TruncatedError when the file at path is shorter
+// than its pages. Opened for writing, bbolt reads its list of free pages at
+// once, and that may lie past the end of a cut file, where reading the
+// memory map faults; opened read-only, as here, it reads only the meta
+// pages. A missing, empty or irregular file passes: the real open creates
+// it or reports the problem. Errors of bbolt's read-only open (a lock held
+// past timeout, an invalid file) are returned as they are.
+func CheckLength(path string, timeout time.Duration) error {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var need int64
+	db.View(func(tx *bolt.Tx) error {
+		need = tx.Size()
+		return nil
+	})
+	if fi.Size() < need {
+		return &TruncatedError{Size: fi.Size(), Need: need}
+	}
+	return nil
+}
