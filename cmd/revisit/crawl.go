@@ -143,7 +143,14 @@ func (c *cli) crawl(ctx context.Context, args []string) error {
 	}
 	cr.OnHTML("a[href], area[href]", func(e *crawler.Element) { e.Follow("href") })
 	err = cr.Run(ctx, setup.seeds...)
-	fmt.Fprint(c.stderr, cr.Stats().Summary())
+	st := cr.Stats()
+	fmt.Fprint(c.stderr, st.Summary())
+	if err == nil && st.Fetches > 0 && st.Pages == 0 {
+		// Not one response: a wrong proxy password, a dead proxy, a site
+		// that is down. Each failure is in the records; the state keeps
+		// the URLs that may be tried again.
+		err = fmt.Errorf("no server answered: all %d fetches failed", st.Fetches)
+	}
 	if cerr := front.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

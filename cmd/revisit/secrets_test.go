@@ -150,7 +150,8 @@ func TestProxyPasswordNeverShown(t *testing.T) {
 
 		r = u.run(t, crawl("wrong", "--proxy", wrong, "--robots=false", s.PageURL(0))...)
 		wrongRecs := readRecords(t, filepath.Join(dir, "wrong.jsonl"))
-		if px.p.AuthFailures() == 0 || len(wrongRecs) != 1 || !strings.Contains(wrongRecs[0].Error, "refused") {
+		if r.code != 1 || !strings.Contains(r.stderr, "no server answered") ||
+			px.p.AuthFailures() == 0 || len(wrongRecs) != 1 || !strings.Contains(wrongRecs[0].Error, "refused") {
 			t.Errorf("%s: crawl with a wrong password: exit %d, %d auth failures, records %+v\n%s",
 				px.name, r.code, px.p.AuthFailures(), wrongRecs, r.stderr)
 		}
