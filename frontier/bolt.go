@@ -163,7 +163,9 @@ func openError(path string, err error) error {
 	switch {
 	case errors.Is(err, bolt.ErrTimeout):
 		return fmt.Errorf("%w: %s", ErrLocked, path)
-	case errors.As(err, new(*fs.PathError)), errors.As(err, new(syscall.Errno)):
+	case errors.As(err, new(*fs.PathError)):
+		return fmt.Errorf("frontier: %w", err) // it names the file
+	case errors.As(err, new(syscall.Errno)):
 		return fmt.Errorf("frontier: open %s: %w", path, err)
 	}
 	return fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)

@@ -133,7 +133,7 @@ func openBolt(path string, o *Options, log *slog.Logger) (*boltBackend, error) {
 func openBoltFile(path string, timeout time.Duration) (db *bolt.DB, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			db, err = nil, fmt.Errorf("ticketstore: open %s: %w: %v", path, ErrCorrupt, r)
+			db, err = nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, r)
 		}
 	}()
 	// A damaged file can send bbolt past the end of its memory map. Such a
@@ -141,7 +141,7 @@ func openBoltFile(path string, timeout time.Duration) (db *bolt.DB, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	if err := boltfile.CheckLength(path, timeout); err != nil {
 		if te := (*boltfile.TruncatedError)(nil); errors.As(err, &te) {
-			return nil, fmt.Errorf("ticketstore: open %s: %w: %v", path, ErrCorrupt, te)
+			return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, te)
 		}
 		return nil, openError(path, timeout, err)
 	}
@@ -158,11 +158,11 @@ func openBoltFile(path string, timeout time.Duration) (db *bolt.DB, err error) {
 func openError(path string, timeout time.Duration, err error) error {
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
-		return fmt.Errorf("ticketstore: open %s: %w (waited %v)", path, ErrLocked, timeout)
+		return fmt.Errorf("%w: %s (waited %v)", ErrLocked, path, timeout)
 	case errors.As(err, new(*fs.PathError)):
-		return fmt.Errorf("ticketstore: open %s: %w", path, err)
+		return fmt.Errorf("ticketstore: %w", err) // it names the file
 	default:
-		return fmt.Errorf("ticketstore: open %s: %w: %v", path, ErrCorrupt, err)
+		return fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
 	}
 }
 
@@ -189,17 +189,16 @@ func (b *boltBackend) checkLayout(tx *bolt.Tx) (complete bool, err error) {
 		empty := true
 		tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
 		if !empty {
-			return false, fmt.Errorf("ticketstore: open %s: %w: no meta bucket", b.path, ErrCorrupt)
+			return false, fmt.Errorf("%w: %s: no meta bucket", ErrCorrupt, b.path)
 		}
 		return false, nil
 	}
 	v := meta.Get(keyFormat)
 	if len(v) != 4 {
-		return false, fmt.Errorf("ticketstore: open %s: %w: no format version", b.path, ErrCorrupt)
+		return false, fmt.Errorf("%w: %s: no format version", ErrCorrupt, b.path)
 	}
 	if got := binary.BigEndian.Uint32(v); got > formatVersion {
-		return false, fmt.Errorf("ticketstore: open %s: %w (file has version %d, this build reads up to %d)",
-			b.path, ErrNewerFormat, got, formatVersion)
+		return false, fmt.Errorf("%w: %s (file has version %d, this build reads up to %d)", ErrNewerFormat, b.path, got, formatVersion)
 	}
 	for _, name := range [][]byte{bucketParts, bucketServers, bucketExpiry} {
 		if tx.Bucket(name) == nil {
@@ -270,7 +269,7 @@ func (b *boltBackend) Init(fresh func() Header) (Header, error) {
 		}
 		var err error
 		if h, err = decodeHeader(v); err != nil {
-			return fmt.Errorf("ticketstore: open %s: %w: %w", b.path, ErrCorrupt, err)
+			return fmt.Errorf("%w: %s: %w", ErrCorrupt, b.path, err)
 		}
 		found = true
 		return nil
