@@ -17,12 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revisit-crawl/revisit/internal/childproc"
 	"github.com/revisit-crawl/revisit/internal/tlstest"
 )
 
 // EnvIntegration names the environment variable that, set to 1, turns a
 // missing nginx from a skipped test into a failed one.
-const EnvIntegration = "REVISIT_INTEGRATION"
+const EnvIntegration = childproc.EnvIntegration
 
 var (
 	// ErrNotFound means no nginx binary was found.
@@ -88,14 +89,7 @@ type Server struct {
 
 	// mu guards p, which is nil while nginx is stopped.
 	mu sync.Mutex
-	p  *process
-}
-
-// process is one run of nginx.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd.Wait returns
-	err  error         // cmd.Wait's result; read it after done is closed
+	p  *childproc.Process
 }
 
 // Start runs nginx and returns once it completes TLS handshakes; t.Cleanup
@@ -106,9 +100,9 @@ func Start(t testing.TB, opts *Options) *Server {
 	if opts == nil {
 		opts = &Options{}
 	}
-	bin, err := lookPath(opts.Binary)
+	bin, err := childproc.LookPath(opts.Binary, "nginx", "/usr/sbin", "nginx", ErrNotFound)
 	if err != nil {
-		missing(t, err)
+		childproc.Missing(t, err)
 	}
 	vers, vnum, err := version(bin)
 	if err != nil {
@@ -121,7 +115,7 @@ func Start(t testing.TB, opts *Options) *Server {
 	for attempt := 1; ; attempt++ {
 		s.addr = opts.Addr
 		if s.addr == "" {
-			s.addr = freeAddr(t)
+			s.addr = childproc.FreeAddr(t)
 		}
 		c.Listen = s.addr
 		if err := writeConfig(s.conf(), c); err != nil {
@@ -140,31 +134,6 @@ func Start(t testing.TB, opts *Options) *Server {
 	}
 	t.Cleanup(s.cleanup)
 	return s
-}
-
-// missing skips or fails the test for want of nginx.
-func missing(t testing.TB, err error) {
-	t.Helper()
-	if os.Getenv(EnvIntegration) == "1" {
-		t.Fatalf("%v (%s=1 requires it)", err, EnvIntegration)
-	}
-	t.Skipf("%v; set %s=1 to fail instead of skipping", err, EnvIntegration)
-}
-
-func lookPath(bin string) (string, error) {
-	if bin != "" {
-		path, err := exec.LookPath(bin)
-		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrNotFound, err)
-		}
-		return path, nil
-	}
-	for _, name := range []string{"nginx", "/usr/sbin/nginx"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path, nil
-		}
-	}
-	return "", fmt.Errorf("%w on $PATH or in /usr/sbin (Debian package: nginx)", ErrNotFound)
 }
 
 // prepare makes the files nginx needs and returns the config, Listen
@@ -246,17 +215,6 @@ func ensureTicketKey(path string) error {
 	return nil
 }
 
-// freeAddr returns a port on 127.0.0.1 that was free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("nginxtest: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func (s *Server) conf() string { return filepath.Join(s.dir, "nginx.conf") }
 
 // startLocked runs nginx and waits until it is ready.
@@ -271,17 +229,12 @@ func (s *Server) startLocked() error {
 
 	cmd := exec.Command(s.bin, "-p", s.dir, "-c", s.conf(), "-g", "daemon off;")
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	p, err := childproc.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("nginxtest: start %s: %w", s.bin, err)
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 	if err := s.waitReady(p); err != nil {
-		p.kill()
+		p.Kill()
 		return err
 	}
 	s.p = p
@@ -290,7 +243,7 @@ func (s *Server) startLocked() error {
 
 // waitReady polls until nginx completes a TLS handshake, it exits, or
 // startTimeout passes.
-func (s *Server) waitReady(p *process) error {
+func (s *Server) waitReady(p *childproc.Process) error {
 	deadline := time.NewTimer(startTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -307,12 +260,13 @@ func (s *Server) waitReady(p *process) error {
 			return nil
 		}
 		select {
-		case <-p.done:
+		case <-p.Done():
+			_, exit := p.Exited()
 			tail := s.logTail()
 			if strings.Contains(tail, "Address already in use") {
 				return fmt.Errorf("%w: %s\n%s", errAddrInUse, s.addr, tail)
 			}
-			return fmt.Errorf("%w while starting (%v)\n%s", ErrExited, p.err, tail)
+			return fmt.Errorf("%w while starting (%v)\n%s", ErrExited, exit, tail)
 		case <-deadline.C:
 			return fmt.Errorf("nginxtest: no TLS handshake on %s after %v: %v\n%s",
 				s.addr, startTimeout, err, s.logTail())
@@ -322,13 +276,13 @@ func (s *Server) waitReady(p *process) error {
 }
 
 // checkPidFile reports whether nginx's pid file names p.
-func (s *Server) checkPidFile(p *process) error {
+func (s *Server) checkPidFile(p *childproc.Process) error {
 	b, err := os.ReadFile(filepath.Join(s.dir, "nginx.pid"))
 	if err != nil {
 		return err
 	}
-	if pid := strings.TrimSpace(string(b)); pid != strconv.Itoa(p.cmd.Process.Pid) {
-		return fmt.Errorf("pid file holds %q, not nginx's pid %d", pid, p.cmd.Process.Pid)
+	if pid := strings.TrimSpace(string(b)); pid != strconv.Itoa(p.Pid()) {
+		return fmt.Errorf("pid file holds %q, not nginx's pid %d", pid, p.Pid())
 	}
 	return nil
 }
@@ -345,11 +299,6 @@ func probe(addr string) error {
 		return err
 	}
 	return c.Close()
-}
-
-func (p *process) kill() {
-	p.cmd.Process.Kill()
-	<-p.done
 }
 
 // Stop stops nginx (SIGQUIT, then SIGKILL after 5 seconds) and waits for
@@ -369,33 +318,13 @@ func (s *Server) stopLocked() error {
 		return nil
 	}
 	s.p = nil
-	select {
-	case <-p.done:
-		return fmt.Errorf("%w (%v)\n%s", ErrExited, p.err, s.logTail())
-	default:
+	if exited, err := p.Exited(); exited {
+		return fmt.Errorf("%w (%v)\n%s", ErrExited, err, s.logTail())
 	}
-
 	// With master_process off nginx exits at once on SIGQUIT, without
 	// waiting for open connections.
-	if err := p.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
-		// Either nginx died just now, or the system has no SIGQUIT.
-		p.kill()
-		if errors.Is(err, os.ErrProcessDone) {
-			return fmt.Errorf("%w (%v)\n%s", ErrExited, p.err, s.logTail())
-		}
-		return nil
-	}
-	timer := time.NewTimer(stopTimeout)
-	defer timer.Stop()
-	select {
-	case <-p.done:
-	case <-timer.C:
-		p.kill()
-		return fmt.Errorf("nginxtest: nginx still running %v after SIGQUIT; killed\n%s",
-			stopTimeout, s.logTail())
-	}
-	if p.err != nil {
-		return fmt.Errorf("nginxtest: nginx stopped with %v\n%s", p.err, s.logTail())
+	if err := p.Stop(syscall.SIGQUIT, stopTimeout); err != nil {
+		return fmt.Errorf("nginxtest: nginx stopped: %v\n%s", err, s.logTail())
 	}
 	return nil
 }

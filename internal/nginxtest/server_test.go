@@ -276,7 +276,7 @@ func TestDiedUnexpectedly(t *testing.T) {
 	s.mu.Lock()
 	p := s.p
 	s.mu.Unlock()
-	p.kill()
+	p.Kill()
 	if err := s.Stop(); !errors.Is(err, ErrExited) {
 		t.Errorf("Stop() after nginx died = %v, want ErrExited", err)
 	}

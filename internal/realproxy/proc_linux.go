@@ -8,16 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
-
-// sysProcAttr has Linux kill the proxy when the test binary dies, say on a
-// test timeout, so that no proxy outlives its test. Linux sends the signal
-// when the thread that started the child ends, and forgets it when the
-// child changes its user (see the package's limitations).
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
 
 // accepting reports whether the process pid holds the socket listening on
 // addr, a port of 127.0.0.1. A bare connect would also succeed against

@@ -4,13 +4,8 @@ package realproxy
 
 import (
 	"net"
-	"syscall"
 	"time"
 )
-
-// sysProcAttr has nothing to add outside Linux: a proxy left behind by a
-// test binary that died must be stopped by hand.
-func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 // accepting reports whether something accepts connections on addr.
 // Outside Linux it cannot tell whether that is the process pid.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -14,13 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/revisit-crawl/revisit/internal/nginxtest"
+	"github.com/revisit-crawl/revisit/internal/childproc"
 )
 
 // EnvIntegration names the environment variable that, set to 1, turns a
-// missing proxy binary from a skipped test into a failed one. It is the
-// one internal/nginxtest reads.
-const EnvIntegration = nginxtest.EnvIntegration
+// missing proxy binary from a skipped test into a failed one.
+const EnvIntegration = childproc.EnvIntegration
 
 var (
 	// ErrNotFound means the proxy's binary was not found.
@@ -80,14 +78,7 @@ type Proxy struct {
 
 	// mu guards p, which is nil while the proxy is stopped.
 	mu sync.Mutex
-	p  *process
-}
-
-// process is one run of the proxy program.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd.Wait returns
-	err  error         // cmd.Wait's result; read it after done is closed
+	p  *childproc.Process
 }
 
 // NewMicrosocks runs microsocks, a SOCKS5 proxy, and returns once it
@@ -95,7 +86,7 @@ type process struct {
 // fails if REVISIT_INTEGRATION is 1.
 func NewMicrosocks(t testing.TB, opts *Options) *Proxy {
 	t.Helper()
-	return start(t, microsocks, opts, freeAddr)
+	return start(t, microsocks, opts, childproc.FreeAddr)
 }
 
 // NewTinyproxy runs tinyproxy, an HTTP proxy used here for CONNECT, and
@@ -103,7 +94,7 @@ func NewMicrosocks(t testing.TB, opts *Options) *Proxy {
 // is skipped, or fails if REVISIT_INTEGRATION is 1.
 func NewTinyproxy(t testing.TB, opts *Options) *Proxy {
 	t.Helper()
-	return start(t, tinyproxy, opts, freeAddr)
+	return start(t, tinyproxy, opts, childproc.FreeAddr)
 }
 
 // start runs the proxy on an address from pick, trying another one while
@@ -119,7 +110,7 @@ func start(t testing.TB, f *flavor, opts *Options, pick func(testing.TB) string)
 	}
 	bin, err := lookPath(f.name, p.opts.Binary)
 	if err != nil {
-		missing(t, err)
+		childproc.Missing(t, err)
 	}
 	p.bin = bin
 
@@ -150,43 +141,6 @@ func (p *Proxy) checkOptions() error {
 	return p.flavor.check(o)
 }
 
-// missing skips or fails the test for want of the binary.
-func missing(t testing.TB, err error) {
-	t.Helper()
-	if os.Getenv(EnvIntegration) == "1" {
-		t.Fatalf("%v (%s=1 requires it)", err, EnvIntegration)
-	}
-	t.Skipf("%v; set %s=1 to fail instead of skipping", err, EnvIntegration)
-}
-
-func lookPath(name, bin string) (string, error) {
-	if bin != "" {
-		path, err := exec.LookPath(bin)
-		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrNotFound, err)
-		}
-		return path, nil
-	}
-	for _, candidate := range []string{name, "/usr/bin/" + name} {
-		if path, err := exec.LookPath(candidate); err == nil {
-			return path, nil
-		}
-	}
-	return "", fmt.Errorf("%w: %s on $PATH or in /usr/bin (Debian package: %s)",
-		ErrNotFound, name, name)
-}
-
-// freeAddr returns a port on 127.0.0.1 that was free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("realproxy: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func (p *Proxy) port() int {
 	_, port, _ := net.SplitHostPort(p.addr)
 	n, _ := strconv.Atoi(port)
@@ -201,18 +155,13 @@ func (p *Proxy) startLocked() error {
 	}
 	cmd := exec.Command(p.bin, args...)
 	cmd.Stdout, cmd.Stderr = p.out, p.out
-	cmd.SysProcAttr = sysProcAttr()
 	mark := p.out.begin(fmt.Sprintf("%s on %s", p.flavor.name, p.addr))
-	if err := cmd.Start(); err != nil {
+	proc, err := childproc.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("realproxy: start %s: %w", p.bin, err)
 	}
-	proc := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		proc.err = cmd.Wait()
-		close(proc.done)
-	}()
 	if err := p.waitReady(proc, mark); err != nil {
-		proc.kill()
+		proc.Kill()
 		return err
 	}
 	p.p = proc
@@ -221,24 +170,25 @@ func (p *Proxy) startLocked() error {
 
 // waitReady polls until the process listens on p.addr, it exits, or
 // startTimeout passes.
-func (p *Proxy) waitReady(proc *process, mark int) error {
+func (p *Proxy) waitReady(proc *childproc.Process, mark int) error {
 	deadline := time.NewTimer(startTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if accepting(proc.cmd.Process.Pid, p.addr) {
+		if accepting(proc.Pid(), p.addr) {
 			return nil
 		}
 		select {
-		case <-proc.done:
+		case <-proc.Done():
+			_, exit := proc.Exited()
 			// Neither program says why its bind failed in a way worth
 			// parsing, so look at the port instead.
 			if taken(p.addr) {
 				return fmt.Errorf("%w: %s\n%s", errAddrInUse, p.addr, p.out.since(mark))
 			}
 			return fmt.Errorf("%w while starting on %s (%v)\n%s",
-				ErrExited, p.addr, proc.err, p.out.since(mark))
+				ErrExited, p.addr, exit, p.out.since(mark))
 		case <-deadline.C:
 			return fmt.Errorf("realproxy: %s not listening on %s after %v\n%s",
 				p.flavor.name, p.addr, startTimeout, p.out.since(mark))
@@ -255,11 +205,6 @@ func taken(addr string) bool {
 	}
 	ln.Close()
 	return false
-}
-
-func (proc *process) kill() {
-	proc.cmd.Process.Kill()
-	<-proc.done
 }
 
 // Addr returns the proxy's address, such as "127.0.0.1:41234". It stays
@@ -291,7 +236,7 @@ func (p *Proxy) Kill() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.p != nil {
-		p.p.kill()
+		p.p.Kill()
 		p.p = nil
 	}
 }
@@ -324,23 +269,11 @@ func (p *Proxy) stopLocked() error {
 		return nil
 	}
 	p.p = nil
-	select {
-	case <-proc.done:
-		return fmt.Errorf("%w: %s on %s (%v)", ErrExited, p.flavor.name, p.addr, proc.err)
-	default:
+	if exited, err := proc.Exited(); exited {
+		return fmt.Errorf("%w: %s on %s (%v)", ErrExited, p.flavor.name, p.addr, err)
 	}
-	if err := proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		proc.kill()
-		return nil
-	}
-	timer := time.NewTimer(stopTimeout)
-	defer timer.Stop()
-	select {
-	case <-proc.done:
-	case <-timer.C:
-		proc.kill()
-		return fmt.Errorf("realproxy: %s still running %v after SIGTERM; killed",
-			p.flavor.name, stopTimeout)
+	if err := proc.Stop(syscall.SIGTERM, stopTimeout); err != nil {
+		return fmt.Errorf("realproxy: %s stopped: %v", p.flavor.name, err)
 	}
 	return nil
 }
@@ -402,4 +335,9 @@ func (o *output) since(offset int) string {
 		return s
 	}
 	return "(no output)"
+}
+
+// lookPath finds the program name, or bin if set, as Debian installs it.
+func lookPath(name, bin string) (string, error) {
+	return childproc.LookPath(bin, name, "/usr/bin", name, ErrNotFound)
 }

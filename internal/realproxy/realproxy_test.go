@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/net/proxy"
+
+	"github.com/revisit-crawl/revisit/internal/childproc"
 )
 
 // flavors are the constructors under test, by program name.
@@ -274,7 +276,7 @@ func TestPortTaken(t *testing.T) {
 			defer held.Close()
 			var picked []string
 			pick := func(t testing.TB) string {
-				addr := freeAddr(t)
+				addr := childproc.FreeAddr(t)
 				if len(picked) == 0 {
 					addr = held.Addr().String()
 				}

@@ -1,9 +1,9 @@
 //go:build !linux
 
-package nginxtest
+package childproc
 
 import "syscall"
 
-// sysProcAttr has nothing to add outside Linux: an nginx left behind by a
+// sysProcAttr has nothing to add outside Linux: a child left behind by a
 // test binary that died must be stopped by hand.
 func sysProcAttr() *syscall.SysProcAttr { return nil }
