@@ -4,9 +4,17 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"maps"
+	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,3 +119,72 @@ func get(t testing.TB, tr http.RoundTripper, ctx context.Context, url string) (e
 }
 
 var tls13 = &tls.Config{MinVersion: tls.VersionTLS13}
+
+// alternateExits sends 4 rounds of 6 requests at once, alternating between
+// the exits (proxy URLs keyed by the address their traffic leaves from),
+// with idle connections closed between rounds so that each round
+// handshakes again. Each request must reach the server from its exit's
+// address and carry the exit's label without the password. It fails the
+// test if a ticket crossed exits (the server must tie tickets to client
+// addresses) or if an exit never resumed, and returns the resumed
+// handshakes per exit.
+func alternateExits(t *testing.T, e *env, tr *transport.Transport, exits map[string]*url.URL) map[string]int {
+	t.Helper()
+	egresses := slices.Sorted(maps.Keys(exits))
+	var mu sync.Mutex
+	resumed := map[string]int{}
+	for round := range 4 {
+		var wg sync.WaitGroup
+		for i := range 6 {
+			egress := egresses[i%len(egresses)]
+			wg.Go(func() {
+				px := exits[egress]
+				ctx := transport.WithProxy(context.Background(), px)
+				got, info := get(t, tr, ctx, e.srv.URL+fmt.Sprintf("/r%d/%d", round, i))
+				if host, _, _ := net.SplitHostPort(got.Remote); host != egress {
+					t.Errorf("request for exit %s arrived from %s", egress, host)
+				}
+				if want := px.Scheme + "://" + px.User.Username() + "@" + px.Host; info.Exit != want {
+					t.Errorf("exit label %q, want %q", info.Exit, want)
+				}
+				mu.Lock()
+				if info.Resumed && !info.Reused {
+					resumed[egress]++
+				}
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		tr.CloseIdleConnections()
+	}
+	if n := e.srv.Crossed(); n != 0 {
+		t.Fatalf("%d tickets crossed exits", n)
+	}
+	for _, egress := range egresses {
+		if resumed[egress] == 0 {
+			t.Fatalf("resumed handshakes per exit = %v, want some on each", resumed)
+		}
+	}
+	return resumed
+}
+
+// checkAuthRefused sends a request to target through the proxy at addr
+// with each pair of credentials, which it must refuse: the error is
+// ErrProxyAuth and names the proxy and the user, never the password.
+func checkAuthRefused(t *testing.T, tr *transport.Transport, target, addr string,
+	proxyURL func(user, pass string) string, creds ...[2]string) {
+	t.Helper()
+	for _, c := range creds {
+		user, pass := c[0], c[1]
+		ctx := transport.WithProxy(context.Background(), mustURL(t, proxyURL(user, pass)))
+		_, err := tr.RoundTrip(withContext(mustReq(t, target), ctx))
+		if !errors.Is(err, transport.ErrProxyAuth) {
+			t.Fatalf("credentials %q: error = %v, want ErrProxyAuth", user, err)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "password") || (pass != "" && strings.Contains(msg, pass)) ||
+			!strings.Contains(msg, addr) || (user != "" && !strings.Contains(msg, user)) {
+			t.Errorf("error %q should name the proxy and user, never the password", msg)
+		}
+	}
+}

@@ -2,12 +2,7 @@ package transport_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"net/url"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/revisit-crawl/revisit/internal/proxytest"
@@ -40,39 +35,7 @@ func TestExitsNeverShareTickets(t *testing.T) {
 				exits[egress] = mustURL(t, newProxy(egress).URL("alice", "s3cret"))
 			}
 			tr := e.transport(t, transport.Config{})
-
-			var mu sync.Mutex
-			resumed := map[string]int{}
-			for round := range 4 {
-				var wg sync.WaitGroup
-				for i := range 6 {
-					egress := []string{"127.0.0.2", "127.0.0.3"}[i%2]
-					wg.Go(func() {
-						ctx := transport.WithProxy(context.Background(), exits[egress])
-						got, info := get(t, tr, ctx, e.srv.URL+fmt.Sprintf("/r%d/%d", round, i))
-						host, _, _ := net.SplitHostPort(got.Remote)
-						if host != egress {
-							t.Errorf("request for exit %s arrived from %s", egress, host)
-						}
-						if strings.Contains(info.Exit, "s3cret") {
-							t.Errorf("exit label shows the password: %s", info.Exit)
-						}
-						mu.Lock()
-						if info.Resumed && !info.Reused {
-							resumed[egress]++
-						}
-						mu.Unlock()
-					})
-				}
-				wg.Wait()
-				tr.CloseIdleConnections()
-			}
-			if n := e.srv.Crossed(); n != 0 {
-				t.Fatalf("%d tickets crossed exits", n)
-			}
-			if resumed["127.0.0.2"] == 0 || resumed["127.0.0.3"] == 0 {
-				t.Fatalf("resumed handshakes per exit = %v, want some on both", resumed)
-			}
+			alternateExits(t, e, tr, exits)
 		})
 	}
 }
@@ -90,18 +53,8 @@ func TestProxyRefusesCredentials(t *testing.T) {
 			}
 			tr, _ := transport.New(transport.Config{RootCAs: ca.Pool})
 			defer tr.Close()
-			for _, creds := range []struct{ user, pass string }{{"alice", "wrong-password"}, {"", ""}} {
-				ctx := transport.WithProxy(context.Background(), mustURL(t, p.URL(creds.user, creds.pass)))
-				_, err := tr.RoundTrip(withContext(mustReq(t, "https://localhost:1/"), ctx))
-				if !errors.Is(err, transport.ErrProxyAuth) {
-					t.Fatalf("credentials %q: error = %v, want ErrProxyAuth", creds.user, err)
-				}
-				msg := err.Error()
-				if strings.Contains(msg, "password") || !strings.Contains(msg, p.Addr()) ||
-					(creds.user != "" && !strings.Contains(msg, creds.user)) {
-					t.Errorf("error %q should name the proxy and user, never the password", msg)
-				}
-			}
+			checkAuthRefused(t, tr, "https://localhost:1/", p.Addr(), p.URL,
+				[2]string{"alice", "wrong-password"}, [2]string{"", ""})
 		})
 	}
 }
