@@ -123,12 +123,6 @@ func listen(t *testing.T, script func(c *net.TCPConn)) string {
 	return port
 }
 
-// resetConn closes c with a TCP RST instead of a FIN.
-func resetConn(c *net.TCPConn) {
-	c.SetLinger(0)
-	c.Close()
-}
-
 // tlsConfig serves cert, offering protos.
 func tlsConfig(cert tls.Certificate, protos ...string) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: protos}
@@ -217,10 +211,10 @@ func h1Fault(w io.Writer, raw *net.TCPConn, req *http.Request) bool {
 	switch req.URL.Path {
 	case "/reset-headers":
 		io.WriteString(w, "HTTP/1.1 200 OK\r\n"+html+"Content-Length: 1000\r\n\r\n")
-		resetConn(raw)
+		tlstest.Reset(raw)
 	case "/reset-body":
 		io.WriteString(w, "HTTP/1.1 200 OK\r\n"+html+"Content-Length: 1000\r\n\r\n"+strings.Repeat("<p>", 150))
-		resetConn(raw)
+		tlstest.Reset(raw)
 	case "/slow-headers":
 		io.WriteString(w, "HTTP/1.1 200 OK\r\n")
 		trickle(w, "X-Slow: yes\r\n")
@@ -257,12 +251,12 @@ func h2Fault(raw *net.TCPConn) http.Handler {
 			w.Header().Set("Content-Length", "1000")
 			w.WriteHeader(200)
 			w.(http.Flusher).Flush()
-			resetConn(raw)
+			tlstest.Reset(raw)
 		case "/reset-body":
 			w.Header().Set("Content-Length", "1000")
 			w.Write(bytes.Repeat([]byte("<p>"), 150))
 			w.(http.Flusher).Flush()
-			resetConn(raw)
+			tlstest.Reset(raw)
 		case "/slow-body":
 			trickle(w, "<p>")
 		case "/br-bomb":
@@ -477,11 +471,11 @@ func TestHostileWeb(t *testing.T) {
 	// Faults before or during the TLS handshake: a listener each.
 	w.add(listen(t, func(c *net.TCPConn) {
 		c.Read(make([]byte, 1)) // the ClientHello has arrived
-		resetConn(c)
+		tlstest.Reset(c)
 	}), fault{host: "reset-handshake", path: "/", want: []string{"tls handshake failed"}, tries: maxAttempts})
 	w.add(listen(t, func(c *net.TCPConn) {
 		// Half of the server's first flight, then RST.
-		tls.Server(&halfConn{TCPConn: c, limit: 300}, tlsConfig(w.cert)).Handshake()
+		tls.Server(&tlstest.HalfWriter{TCPConn: c, Limit: 300}, tlsConfig(w.cert)).Handshake()
 	}), fault{host: "reset-mid-handshake", path: "/", want: []string{"tls handshake failed"}, tries: maxAttempts})
 	w.add(listen(t, func(c *net.TCPConn) { io.Copy(io.Discard, c) }),
 		fault{host: "silent", path: "/", want: []string{"did not finish it within"}, tries: maxAttempts})
@@ -665,23 +659,6 @@ func TestHostileWeb(t *testing.T) {
 			run(t, newCrawler(f), seed)
 			return sink.count() - before
 		})
-}
-
-// halfConn writes until limit bytes went out, then resets the connection:
-// a server that dies halfway through its handshake flight.
-type halfConn struct {
-	*net.TCPConn
-	limit int
-}
-
-func (c *halfConn) Write(p []byte) (int, error) {
-	if len(p) >= c.limit {
-		c.TCPConn.Write(p[:c.limit])
-		resetConn(c.TCPConn)
-		return 0, net.ErrClosed
-	}
-	c.limit -= len(p)
-	return c.TCPConn.Write(p)
 }
 
 // malformedPages are pages whose HTML or links are broken. Each links to

@@ -80,12 +80,6 @@ func newFaultServer(t *testing.T, ca *tlstest.CA, script func(n int, c *net.TCPC
 	return s
 }
 
-// resetConn closes c with a TCP RST instead of a FIN.
-func resetConn(c *net.TCPConn) {
-	c.SetLinger(0)
-	c.Close()
-}
-
 // serverTLS is the TLS config of a well-behaved server offering protos.
 func serverTLS(ca *tlstest.CA, protos ...string) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{ca.Leaf}, NextProtos: protos}
@@ -163,24 +157,6 @@ func firstRequestH2(c net.Conn, ca *tlstest.CA) (*h2Peer, uint32, error) {
 	return p, id, nil
 }
 
-// halfWriter passes writes through until limit bytes were written, then
-// resets the connection: a server that dies halfway through its
-// handshake flight.
-type halfWriter struct {
-	*net.TCPConn
-	limit int
-}
-
-func (w *halfWriter) Write(p []byte) (int, error) {
-	if len(p) >= w.limit {
-		w.TCPConn.Write(p[:w.limit])
-		resetConn(w.TCPConn)
-		return 0, net.ErrClosed
-	}
-	w.limit -= len(p)
-	return w.TCPConn.Write(p)
-}
-
 // faultCase is a server misbehaving on its first connection; later
 // connections are served well.
 type faultCase struct {
@@ -203,12 +179,12 @@ func connectionFaults() []faultCase {
 				// Once the ClientHello is in, so that the client's
 				// dial has succeeded.
 				c.Read(make([]byte, 1))
-				resetConn(c)
+				tlstest.Reset(c)
 			}},
 		{name: "reset mid-handshake", handshake: true, want: reset,
 			fault: func(c *net.TCPConn, ca *tlstest.CA) {
 				// The ClientHello is read, half the server's flight written.
-				handshake(&halfWriter{TCPConn: c, limit: 300}, serverTLS(ca, "h2", "http/1.1"))
+				handshake(&tlstest.HalfWriter{TCPConn: c, Limit: 300}, serverTLS(ca, "h2", "http/1.1"))
 			}},
 		{name: "h1 reset after the headers", want: reset,
 			fault: func(c *net.TCPConn, ca *tlstest.CA) {
@@ -217,7 +193,7 @@ func connectionFaults() []faultCase {
 					return
 				}
 				io.WriteString(tc, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
-				resetConn(c)
+				tlstest.Reset(c)
 			}},
 		{name: "h1 reset mid-body", want: reset,
 			fault: func(c *net.TCPConn, ca *tlstest.CA) {
@@ -226,7 +202,7 @@ func connectionFaults() []faultCase {
 					return
 				}
 				io.WriteString(tc, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"+strings.Repeat("x", 500))
-				resetConn(c)
+				tlstest.Reset(c)
 			}},
 		{name: "h1 reset mid-chunk", want: reset,
 			fault: func(c *net.TCPConn, ca *tlstest.CA) {
@@ -235,7 +211,7 @@ func connectionFaults() []faultCase {
 					return
 				}
 				io.WriteString(tc, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n"+strings.Repeat("x", 500))
-				resetConn(c)
+				tlstest.Reset(c)
 			}},
 		{name: "h1 closed short of Content-Length", want: []string{"unexpected EOF"},
 			fault: func(c *net.TCPConn, ca *tlstest.CA) {
@@ -253,7 +229,7 @@ func connectionFaults() []faultCase {
 					return
 				}
 				h2Head(p, id, false, "content-length", "1000")
-				resetConn(c)
+				tlstest.Reset(c)
 			}},
 		{name: "h2 reset mid-body", want: reset,
 			fault: func(c *net.TCPConn, ca *tlstest.CA) {
@@ -263,7 +239,7 @@ func connectionFaults() []faultCase {
 				}
 				h2Head(p, id, false, "content-length", "1000")
 				p.write(func() error { return p.fr.WriteData(id, false, make([]byte, 500)) })
-				resetConn(c)
+				tlstest.Reset(c)
 			}},
 		{name: "h2 header block that never ends", want: []string{"http2"},
 			fault: func(c *net.TCPConn, ca *tlstest.CA) {
