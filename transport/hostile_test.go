@@ -187,41 +187,13 @@ func connectionFaults() []faultCase {
 				handshake(&tlstest.HalfWriter{TCPConn: c, Limit: 300}, serverTLS(ca, "h2", "http/1.1"))
 			}},
 		{name: "h1 reset after the headers", want: reset,
-			fault: func(c *net.TCPConn, ca *tlstest.CA) {
-				tc, err := handshake(c, serverTLS(ca, "http/1.1"))
-				if err != nil || readRequestH1(tc) != nil {
-					return
-				}
-				io.WriteString(tc, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
-				tlstest.Reset(c)
-			}},
+			fault: h1Fault("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", true)},
 		{name: "h1 reset mid-body", want: reset,
-			fault: func(c *net.TCPConn, ca *tlstest.CA) {
-				tc, err := handshake(c, serverTLS(ca, "http/1.1"))
-				if err != nil || readRequestH1(tc) != nil {
-					return
-				}
-				io.WriteString(tc, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"+strings.Repeat("x", 500))
-				tlstest.Reset(c)
-			}},
+			fault: h1Fault("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"+strings.Repeat("x", 500), true)},
 		{name: "h1 reset mid-chunk", want: reset,
-			fault: func(c *net.TCPConn, ca *tlstest.CA) {
-				tc, err := handshake(c, serverTLS(ca, "http/1.1"))
-				if err != nil || readRequestH1(tc) != nil {
-					return
-				}
-				io.WriteString(tc, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n"+strings.Repeat("x", 500))
-				tlstest.Reset(c)
-			}},
+			fault: h1Fault("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n"+strings.Repeat("x", 500), true)},
 		{name: "h1 closed short of Content-Length", want: []string{"unexpected EOF"},
-			fault: func(c *net.TCPConn, ca *tlstest.CA) {
-				tc, err := handshake(c, serverTLS(ca, "http/1.1"))
-				if err != nil || readRequestH1(tc) != nil {
-					return
-				}
-				io.WriteString(tc, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nshort")
-				tc.Close()
-			}},
+			fault: h1Fault("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nshort", false)},
 		{name: "h2 reset after the headers", want: reset,
 			fault: func(c *net.TCPConn, ca *tlstest.CA) {
 				p, id, err := firstRequestH2(c, ca)
@@ -256,6 +228,24 @@ func connectionFaults() []faultCase {
 				for p.write(func() error { return p.fr.WriteContinuation(id, false, chunk) }) == nil {
 				}
 			}},
+	}
+}
+
+// h1Fault is a server that completes the handshake offering HTTP/1.1,
+// reads the request, writes response, and then resets the connection, or
+// closes it cleanly if reset is false.
+func h1Fault(response string, reset bool) func(*net.TCPConn, *tlstest.CA) {
+	return func(c *net.TCPConn, ca *tlstest.CA) {
+		tc, err := handshake(c, serverTLS(ca, "http/1.1"))
+		if err != nil || readRequestH1(tc) != nil {
+			return
+		}
+		io.WriteString(tc, response)
+		if reset {
+			tlstest.Reset(c)
+		} else {
+			tc.Close()
+		}
 	}
 }
 
