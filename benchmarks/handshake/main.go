@@ -59,7 +59,7 @@ type options struct {
 
 func parseFlags() (options, error) {
 	var o options
-	flag.IntVar(&o.ops, "ops", 1000, "ops per client at 0 ms RTT, where CPU is measured (0: skip)")
+	flag.IntVar(&o.ops, "ops", 4000, "ops per client at 0 ms RTT, where CPU is measured (0: skip)")
 	flag.IntVar(&o.rttOps, "rtt-ops", 30, "ops per client at each RTT above 0")
 	flag.IntVar(&o.rounds, "rounds", 20, "rounds the ops are split into, taking turns among clients")
 	rtts := flag.String("rtts", "0,20,100", "round-trip times to add, in ms")
