@@ -118,6 +118,11 @@ func Open(path string, opts *Options) (*Bolt, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The state holds the crawl's URLs and the data callers attach to them.
+	if err := boltfile.TightenMode(path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("frontier: open %s: %w", path, err)
+	}
 	s := &Bolt{db: db, path: path, cfg: cfg, log: cfg.Logger,
 		hosts: map[string]*hostState{}, leases: map[uint64]*leaseState{},
 		wake: make(chan struct{})}

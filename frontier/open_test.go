@@ -91,6 +91,22 @@ func TestOpenCreatesPrivateFile(t *testing.T) {
 			t.Errorf("mode of %s = %v, want %v", p, got, want)
 		}
 	}
+	// A file made readable by others is tightened when opened again.
+	f.Close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if f, err = frontier.Open(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("reopened 0644 file: mode %v, want 0600", fi.Mode().Perm())
+	}
 }
 
 // TestCorruptRecordSkipped damages one queued record on disk and checks that the crawl

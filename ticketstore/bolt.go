@@ -89,9 +89,10 @@ func openBolt(path string, o *Options, log *slog.Logger) (*boltBackend, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := tightenMode(path); err != nil {
+	// Tickets hold resumption secrets.
+	if err := boltfile.TightenMode(path); err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("ticketstore: open %s: %w", path, err)
 	}
 	b := &boltBackend{
 		db:         db,
@@ -164,21 +165,6 @@ func openError(path string, timeout time.Duration, err error) error {
 	default:
 		return fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
 	}
-}
-
-// tightenMode makes an existing file 0600: tickets hold resumption secrets.
-func tightenMode(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("ticketstore: open %s: %w", path, err)
-	}
-	if fi.Mode().Perm()&0o077 == 0 {
-		return nil
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		return fmt.Errorf("ticketstore: open %s: %w", path, err)
-	}
-	return nil
 }
 
 // checkLayout refuses a file that is not a ticket store of a format this

@@ -147,8 +147,7 @@ func (c *cli) crawl(ctx context.Context, args []string) error {
 	fmt.Fprint(c.stderr, st.Summary())
 	if err == nil && st.Fetches > 0 && st.Pages == 0 {
 		// Not one response: a wrong proxy password, a dead proxy, a site
-		// that is down. Each failure is in the records; the state keeps
-		// the URLs that may be tried again.
+		// that is down. Each failure is in the records.
 		err = fmt.Errorf("no server answered: all %d fetches failed", st.Fetches)
 	}
 	if cerr := front.Close(); err == nil && cerr != nil {

@@ -1,5 +1,6 @@
-// Package boltfile holds the check that the bbolt-backed stores (the
-// frontier and the ticket store) make before they open a file for writing.
+// Package boltfile holds what the bbolt-backed stores (the frontier and
+// the ticket store) do to a file around opening it: the check they make
+// before opening it for writing, and tightening its mode.
 package boltfile
 
 import (
@@ -48,4 +49,18 @@ func CheckLength(path string, timeout time.Duration) error {
 		return &TruncatedError{Size: fi.Size(), Need: need}
 	}
 	return nil
+}
+
+// TightenMode makes an existing file at path 0600 if its mode gives anyone
+// but the owner any access. bbolt creates new files with the mode asked
+// for, but leaves an existing file's alone.
+func TightenMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	return os.Chmod(path, 0o600)
 }
