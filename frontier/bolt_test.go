@@ -29,62 +29,43 @@ func TestBoltConformance(t *testing.T) {
 	})
 }
 
-func TestRobotsFuncPanicContained(t *testing.T) {
-	ctx := context.Background()
-	var reasons []error
-	f, err := frontier.Open(filepath.Join(t.TempDir(), "f.db"), &frontier.Options{
-		NoSync:         true,
-		RobotsAttempts: 1,
-		Robots: func(context.Context, string) (int, []byte, error) {
+// TestRobotsFailuresContained: a robots.txt fetcher that panics, or one
+// that would never end (cut off after RobotsTimeout), counts as
+// unreachable: the host's URLs fail and Next goes on.
+func TestRobotsFailuresContained(t *testing.T) {
+	tests := map[string]frontier.Options{
+		"panic": {Robots: func(context.Context, string) (int, []byte, error) {
 			panic("bug in the caller's fetcher")
-		},
-		OnSkip: func(_ frontier.Request, reason error) { reasons = append(reasons, reason) },
-	})
-	if err != nil {
-		t.Fatal(err)
+		}},
+		"never ends": {RobotsTimeout: 50 * time.Millisecond,
+			Robots: func(ctx context.Context, _ string) (int, []byte, error) {
+				// A body that trickles: the fetcher reads until its
+				// context ends, and returns what it has.
+				<-ctx.Done()
+				return 200, []byte("User-agent: *\nAllow: /"), nil
+			}},
 	}
-	defer f.Close()
-	if _, err := f.Push(ctx, frontier.Request{URL: "http://a.test/"}); err != nil {
-		t.Fatal(err)
-	}
-	if l, err := f.Next(ctx); !errors.Is(err, frontier.ErrDrained) {
-		t.Fatalf("Next = %v, %v; want ErrDrained", l, err)
-	}
-	if len(reasons) != 1 || !errors.Is(reasons[0], frontier.ErrRobotsUnavailable) {
-		t.Fatalf("OnSkip reasons = %v, want one ErrRobotsUnavailable", reasons)
-	}
-}
-
-// TestRobotsFetchTimeout: a robots.txt fetch that would never end is cut
-// off after RobotsTimeout and counts as unreachable, so the host's URLs
-// fail and Next goes on.
-func TestRobotsFetchTimeout(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	var reasons []error
-	f, err := frontier.Open(filepath.Join(t.TempDir(), "f.db"), &frontier.Options{
-		NoSync:         true,
-		RobotsAttempts: 1,
-		RobotsTimeout:  50 * time.Millisecond,
-		Robots: func(ctx context.Context, _ string) (int, []byte, error) {
-			// A body that trickles: the fetcher reads until its context
-			// ends, and returns what it has.
-			<-ctx.Done()
-			return 200, []byte("User-agent: *\nAllow: /"), nil
-		},
-		OnSkip: func(_ frontier.Request, reason error) { reasons = append(reasons, reason) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Push(ctx, frontier.Request{URL: "http://a.test/"}); err != nil {
-		t.Fatal(err)
-	}
-	if l, err := f.Next(ctx); !errors.Is(err, frontier.ErrDrained) {
-		t.Fatalf("Next = %v, %v; want ErrDrained", l, err)
-	}
-	if len(reasons) != 1 || !errors.Is(reasons[0], frontier.ErrRobotsUnavailable) {
-		t.Fatalf("OnSkip reasons = %v, want one ErrRobotsUnavailable", reasons)
+	for name, opts := range tests {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			var reasons []error
+			opts.NoSync, opts.RobotsAttempts = true, 1
+			opts.OnSkip = func(_ frontier.Request, reason error) { reasons = append(reasons, reason) }
+			f, err := frontier.Open(filepath.Join(t.TempDir(), "f.db"), &opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.Push(ctx, frontier.Request{URL: "http://a.test/"}); err != nil {
+				t.Fatal(err)
+			}
+			if l, err := f.Next(ctx); !errors.Is(err, frontier.ErrDrained) {
+				t.Fatalf("Next = %v, %v; want ErrDrained", l, err)
+			}
+			if len(reasons) != 1 || !errors.Is(reasons[0], frontier.ErrRobotsUnavailable) {
+				t.Fatalf("OnSkip reasons = %v, want one ErrRobotsUnavailable", reasons)
+			}
+		})
 	}
 }
