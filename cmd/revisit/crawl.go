@@ -93,7 +93,11 @@ func (c *cli) crawl(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := c.logLevel
+	if level == nil {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 
 	store, err := openTickets(f.tickets, log)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -51,6 +52,9 @@ func main() {
 // cli is one invocation: its output streams and the interruption state.
 type cli struct {
 	stdout, stderr io.Writer
+	// logLevel is the level of the libraries' log on stderr; nil means
+	// warnings and errors. Tests lower it to see every line.
+	logLevel slog.Leveler
 	// interrupted is set when the first SIGINT or SIGTERM arrived.
 	interrupted atomic.Bool
 }
