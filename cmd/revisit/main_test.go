@@ -106,7 +106,13 @@ type cliSite struct {
 
 func newCLISite(t *testing.T, pages int) *cliSite {
 	t.Helper()
-	s := &cliSite{Site: sitetest.New(t, pages, nil)}
+	return newCLISiteWith(t, pages, nil)
+}
+
+// newCLISiteWith is newCLISite for a site with options.
+func newCLISiteWith(t testing.TB, pages int, opts *sitetest.Options) *cliSite {
+	t.Helper()
+	s := &cliSite{Site: sitetest.New(t, pages, opts)}
 	dir := t.TempDir()
 	s.ca = filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(s.ca, s.CA.PEM, 0o600); err != nil {

@@ -30,7 +30,7 @@ import (
 func TestRealProxiesCrawlAndResume(t *testing.T) {
 	const user = "crawler"
 	egressPass := map[string]string{"127.0.0.2": "ms-Pass-4417", "127.0.0.3": "tp-Pass-9083"}
-	s := newTiedCLISite(t, 15)
+	s := newCLISiteWith(t, 15, &sitetest.Options{TieTicketsToIP: true})
 	s.Handle("/ip", func(w http.ResponseWriter, r *http.Request) {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		fmt.Fprintln(w, host)
@@ -149,22 +149,6 @@ func checkRealProxyRecords(t testing.TB, crawl int, recs []record, s *cliSite, a
 			crawl, exitOf[s.URL])
 	}
 	return resumed
-}
-
-// newTiedCLISite is newCLISite for a site that ties tickets to client
-// addresses.
-func newTiedCLISite(t testing.TB, pages int) *cliSite {
-	t.Helper()
-	s := &cliSite{Site: sitetest.New(t, pages, &sitetest.Options{TieTicketsToIP: true})}
-	dir := t.TempDir()
-	s.ca = filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(s.ca, s.CA.PEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s.tickets = filepath.Join(dir, "tickets.db")
-	s.state = filepath.Join(dir, "state.db")
-	s.out = filepath.Join(dir, "out.jsonl")
-	return s
 }
 
 // startRelay listens on 127.0.0.2 and relays every connection to target,
