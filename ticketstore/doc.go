@@ -83,4 +83,17 @@
 //
 // A [Store] runs over a [Backend]; [OpenBolt] is the bbolt one. Every
 // backend passes the conformance suite in package storetest.
+//
+// [OpenRedis] keeps the tickets in a Redis database instead, which many
+// processes, on many machines, can share: they agree on one secret, so
+// they name partitions alike, and a TLS 1.3 ticket is taken by a script
+// that Redis runs atomically, so no two processes offer the same one. Every
+// call is one round trip and is as durable as the server makes it;
+// nothing is buffered. The keys all start with "revisit:t:" and are named
+// by the partition and server digests in hex, never by a host, a user or a
+// password. A key expires when the last ticket or mark in it does,
+// counted from the store's clock ([Options.Now]), so expired tickets vanish
+// without pruning; a ticket past its end is never returned even while its
+// key is still there. A partition that one process purges while another
+// uses it is registered again by the next ticket the other stores in it.
 package ticketstore

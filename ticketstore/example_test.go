@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"time"
 
 	utls "github.com/refraction-networking/utls"
 
@@ -110,4 +111,27 @@ func ExamplePartition_Cache() {
 	// Output:
 	// offered=false resumed=false
 	// offered=true resumed=true
+}
+
+// Processes that open the same Redis database share one store: each names
+// a partition as the others do, and takes a ticket none of them has used.
+// (Compiled only: it needs a Redis server.)
+func ExampleOpenRedis() {
+	b, err := ticketstore.OpenRedis("redis://127.0.0.1:6379/0", &ticketstore.Options{DialTimeout: time.Second})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	store, err := ticketstore.New(b, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer store.Close()
+	part, err := store.Partition(ticketstore.Direct, "chrome")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(part.Label())
 }

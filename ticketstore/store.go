@@ -28,6 +28,10 @@ type Options struct {
 	// the file before failing with ErrLocked. Zero means 1s.
 	LockTimeout time.Duration
 
+	// DialTimeout bounds how long a Redis backend waits to connect, and
+	// then for each reply. Zero means 5s.
+	DialTimeout time.Duration
+
 	// FlushInterval is how often buffered changes are committed to the
 	// file: a SIGKILL loses at most the tickets received in the last
 	// interval. Zero means 250ms.
@@ -53,6 +57,7 @@ type Options struct {
 }
 
 func (o *Options) lockTimeout() time.Duration { return durationOr(o.LockTimeout, time.Second) }
+func (o *Options) dialTimeout() time.Duration { return durationOr(o.DialTimeout, 5*time.Second) }
 func (o *Options) flushInterval() time.Duration {
 	return durationOr(o.FlushInterval, 250*time.Millisecond)
 }

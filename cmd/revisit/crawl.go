@@ -37,7 +37,7 @@ func newCrawlFlags() (*flag.FlagSet, *crawlFlags) {
 	f := &crawlFlags{}
 	fs := flag.NewFlagSet("revisit crawl", flag.ContinueOnError)
 	fs.StringVar(&f.state, "state", "./revisit-state.db", "crawl state `FILE` (frontier); running again with the same file resumes")
-	fs.StringVar(&f.tickets, "tickets", defaultTicketsPath(), "ticket store `FILE`")
+	fs.StringVar(&f.tickets, "tickets", defaultTicketsPath(), "ticket store `FILE`, or redis://host:port/DB to share one among processes")
 	fs.StringVar(&f.profile, "profile", "chrome", "fingerprint profile (see 'revisit profiles')")
 	fs.Var(&f.proxies, "proxy", "proxy `URL` (http://, https://, socks5:// with optional user:password); repeatable")
 	fs.Var(&f.rotating, "proxy-rotating", "proxy `URL` whose exit may change on every connection: no ticket is offered through it; repeatable")
@@ -198,10 +198,8 @@ func (f *crawlFlags) validate(fs *flag.FlagSet, seeds []string) (*crawlSetup, er
 	if f.delay < 0 {
 		return nil, usagef(fs, "--delay must not be negative")
 	}
-	for _, backend := range []struct{ flag, v string }{{"state", f.state}, {"tickets", f.tickets}} {
-		if strings.HasPrefix(backend.v, "redis://") {
-			return nil, usagef(fs, "--%s redis:// is not supported by this build yet; give a file", backend.flag)
-		}
+	if isRedisURL(f.state) {
+		return nil, usagef(fs, "--state redis:// is not supported by this build yet; give a file")
 	}
 	for _, list := range []struct {
 		urls     []string
@@ -329,8 +327,29 @@ func fetchIP(ctx context.Context, rt http.RoundTripper, probe string) (string, e
 	return ip, nil
 }
 
-func openTickets(path string, log *slog.Logger) (*ticketstore.Store, error) {
-	return ticketstore.Open(path, &ticketstore.Options{Logger: log})
+// openTickets opens the ticket store named by --tickets: a bbolt file, or
+// a Redis database given as redis:// or rediss:// URL.
+func openTickets(where string, log *slog.Logger) (*ticketstore.Store, error) {
+	opts := &ticketstore.Options{Logger: log}
+	if !isRedisURL(where) {
+		return ticketstore.Open(where, opts)
+	}
+	b, err := ticketstore.OpenRedis(where, opts)
+	if err != nil {
+		return nil, err
+	}
+	store, err := ticketstore.New(b, opts)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// isRedisURL reports whether a --state or --tickets value names a Redis
+// database rather than a file.
+func isRedisURL(s string) bool {
+	return strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://")
 }
 
 func openState(path string, opts *frontier.Options) (*frontier.Bolt, error) {

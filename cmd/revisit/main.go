@@ -5,7 +5,7 @@
 // Usage:
 //
 //	revisit crawl [flags] URL...
-//	revisit tickets list|purge [--tickets FILE]
+//	revisit tickets list|purge [--tickets FILE|URL]
 //	revisit bench handshake [--n N] [--proxy URL] [--ca FILE] [--profile NAME] URL
 //	revisit profiles
 //
@@ -39,7 +39,7 @@ const (
 
 const usage = `usage:
   revisit crawl [flags] URL...
-  revisit tickets list|purge [--tickets FILE]
+  revisit tickets list|purge [--tickets FILE|URL]
   revisit bench handshake [--n N] [--proxy URL] [--ca FILE] [--profile NAME] URL
   revisit profiles
 Run "revisit COMMAND -h" for a command's flags.

@@ -11,10 +11,10 @@ import (
 
 func (c *cli) tickets(args []string) error {
 	fs := flag.NewFlagSet("revisit tickets", flag.ContinueOnError)
-	path := fs.String("tickets", defaultTicketsPath(), "ticket store `FILE`")
+	path := fs.String("tickets", defaultTicketsPath(), "ticket store `FILE`, or redis://host:port/DB")
 	partition := fs.String("partition", "", "purge only the partition with this `ID` (from 'tickets list')")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: revisit tickets list|purge [--tickets FILE] [--partition ID]")
+		fmt.Fprintln(fs.Output(), "usage: revisit tickets list|purge [--tickets FILE|URL] [--partition ID]")
 		fs.PrintDefaults()
 	}
 	rest, err := parse(fs, args)
@@ -33,7 +33,7 @@ func (c *cli) tickets(args []string) error {
 			return usagef(fs, "--partition: %v", err)
 		}
 	}
-	store, err := ticketstore.Open(*path, nil)
+	store, err := openTickets(*path, nil)
 	if err != nil {
 		return err
 	}
