@@ -415,3 +415,10 @@ func isNumeric(s string) bool {
 	}
 	return s != ""
 }
+
+// SplitURL returns the origin (scheme, host and port: the unit of robots.txt) and the
+// host name (without port, IPv6 in brackets: the unit of politeness) of a canonical
+// URL. It tolerates any string.
+func SplitURL(canonicalURL string) (origin, host string) {
+	return originOf(canonicalURL), hostnameOf(canonicalURL)
+}

@@ -164,3 +164,18 @@ func (c *config) retryDelay(n int) time.Duration {
 	}
 	return min(d, c.MaxRetryDelay)
 }
+
+// WithDefaults returns a copy of o, which may be nil, with every zero field set to its
+// default, so that implementations of [Frontier] outside this package resolve options
+// as [Bolt] does. Logger is never nil in the result.
+func WithDefaults(o *Options) Options {
+	return newConfig(o).Options
+}
+
+// RetryWait returns how long a URL waits after its attempts-th failed attempt before it
+// is queued again: RetryDelay doubled for each earlier attempt, at most MaxRetryDelay,
+// spread by up to 10% either way. Zero fields of o mean their defaults.
+func (o *Options) RetryWait(attempts int) time.Duration {
+	c := newConfig(o)
+	return jitter(c.retryDelay(attempts))
+}

@@ -1,0 +1,34 @@
+package redisfrontier
+
+import (
+	"fmt"
+	"net/url"
+	"testing"
+
+	"github.com/revisit-crawl/revisit/frontier"
+	"github.com/revisit-crawl/revisit/internal/redistest"
+)
+
+// crawlURL returns the URL of a fresh crawl named after t and name on a database of
+// its own.
+func crawlURL(t testing.TB, srv *redistest.Server, db int, name string) string {
+	return fmt.Sprintf("%s?crawl=%s", srv.URL(db), url.QueryEscape(t.Name()+"/"+name))
+}
+
+// open opens a crawl and closes it when t ends.
+func open(t testing.TB, rawURL string, opts *frontier.Options) *Frontier {
+	t.Helper()
+	f, err := Open(rawURL, opts)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", rawURL, err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// abandon disconnects without giving back any lease, as a process that dies does.
+func (f *Frontier) abandon() {
+	if _, ok := f.shut(); ok {
+		f.rdb.Close()
+	}
+}
