@@ -18,8 +18,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/revisit-crawl/revisit/crawler"
 	"github.com/revisit-crawl/revisit/frontier"
+	"github.com/revisit-crawl/revisit/frontier/redisfrontier"
 	"github.com/revisit-crawl/revisit/ticketstore"
 	"github.com/revisit-crawl/revisit/transport"
 )
@@ -30,13 +33,13 @@ type crawlFlags struct {
 	proxies, rotating                                  listFlag
 	cookies, firstVisit, robots                        bool
 	depth, maxPages, concurrency, perHost              int
-	delay                                              time.Duration
+	delay, leaseTimeout                                time.Duration
 }
 
 func newCrawlFlags() (*flag.FlagSet, *crawlFlags) {
 	f := &crawlFlags{}
 	fs := flag.NewFlagSet("revisit crawl", flag.ContinueOnError)
-	fs.StringVar(&f.state, "state", "./revisit-state.db", "crawl state `FILE` (frontier); running again with the same file resumes")
+	fs.StringVar(&f.state, "state", "./revisit-state.db", "crawl state `FILE` (frontier); running again with the same file resumes;\nor redis://host:port/DB?crawl=NAME, shared by every process given it")
 	fs.StringVar(&f.tickets, "tickets", defaultTicketsPath(), "ticket store `FILE`, or redis://host:port/DB to share one among processes")
 	fs.StringVar(&f.profile, "profile", "chrome", "fingerprint profile (see 'revisit profiles')")
 	fs.Var(&f.proxies, "proxy", "proxy `URL` (http://, https://, socks5:// with optional user:password); repeatable")
@@ -50,6 +53,7 @@ func newCrawlFlags() (*flag.FlagSet, *crawlFlags) {
 	fs.IntVar(&f.concurrency, "concurrency", 16, "fetches in flight overall")
 	fs.IntVar(&f.perHost, "per-host", 2, "fetches in flight per host")
 	fs.DurationVar(&f.delay, "delay", 0, "minimum delay between requests to one host")
+	fs.DurationVar(&f.leaseTimeout, "lease-timeout", 10*time.Minute, "how long a fetch holds its URL; a URL held longer, as by a killed\nprocess sharing a redis:// crawl, is handed out again")
 	fs.StringVar(&f.scope, "scope", "host", "which links to follow: host, domain or any")
 	fs.BoolVar(&f.robots, "robots", true, "obey robots.txt")
 	fs.StringVar(&f.out, "out", "-", "page records as JSON Lines, appended to `FILE` (- is standard output)")
@@ -99,6 +103,7 @@ func (c *cli) crawl(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 
+	routeRedisLog(log)
 	store, err := openTickets(f.tickets, log)
 	if err != nil {
 		return err
@@ -115,7 +120,8 @@ func (c *cli) crawl(ctx context.Context, args []string) error {
 		rt = newCookieJars(tr, setup.choose)
 	}
 
-	fopts := &frontier.Options{Logger: log, PerHost: f.perHost, Delay: f.delay}
+	fopts := &frontier.Options{Logger: log, PerHost: f.perHost, Delay: f.delay,
+		LeaseTimeout: f.leaseTimeout}
 	if f.robots {
 		fopts.Robots = robotsFetcher(rt)
 	}
@@ -198,8 +204,18 @@ func (f *crawlFlags) validate(fs *flag.FlagSet, seeds []string) (*crawlSetup, er
 	if f.delay < 0 {
 		return nil, usagef(fs, "--delay must not be negative")
 	}
+	if f.leaseTimeout <= 0 {
+		return nil, usagef(fs, "--lease-timeout must be positive")
+	}
 	if isRedisURL(f.state) {
-		return nil, usagef(fs, "--state redis:// is not supported by this build yet; give a file")
+		u, err := url.Parse(f.state)
+		if err != nil {
+			// url.Parse's error quotes the URL, password included.
+			return nil, usagef(fs, "--state: malformed redis URL")
+		}
+		if u.Query().Get("crawl") == "" {
+			return nil, usagef(fs, "--state %s: name the crawl, as in redis://host:port/0?crawl=NAME", u.Redacted())
+		}
 	}
 	for _, list := range []struct {
 		urls     []string
@@ -346,14 +362,33 @@ func openTickets(where string, log *slog.Logger) (*ticketstore.Store, error) {
 	return store, nil
 }
 
+// routeRedisLog sends what go-redis would print on the standard logger
+// (a failed dial, a pool error) to log, at debug level: the errors that
+// matter reach the user through the calls that failed.
+func routeRedisLog(log *slog.Logger) {
+	redis.SetLogger(redisLog{log})
+}
+
+// redisLog adapts a *slog.Logger to go-redis's logging interface.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...))
+}
+
 // isRedisURL reports whether a --state or --tickets value names a Redis
 // database rather than a file.
 func isRedisURL(s string) bool {
 	return strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://")
 }
 
-func openState(path string, opts *frontier.Options) (*frontier.Bolt, error) {
-	return frontier.Open(path, opts)
+// openState opens the frontier named by --state: a bbolt file, or a crawl
+// in Redis shared with other processes.
+func openState(where string, opts *frontier.Options) (frontier.Frontier, error) {
+	if isRedisURL(where) {
+		return redisfrontier.Open(where, opts)
+	}
+	return frontier.Open(where, opts)
 }
 
 // openOut opens the records' destination; "-" is stdout.

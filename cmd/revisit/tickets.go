@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
@@ -33,6 +34,7 @@ func (c *cli) tickets(args []string) error {
 			return usagef(fs, "--partition: %v", err)
 		}
 	}
+	routeRedisLog(slog.New(slog.DiscardHandler))
 	store, err := openTickets(*path, nil)
 	if err != nil {
 		return err

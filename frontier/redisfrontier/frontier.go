@@ -85,7 +85,8 @@ func Open(rawURL string, opts *frontier.Options) (*Frontier, error) {
 func splitCrawl(rawURL string) (crawl, rest string, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return "", "", fmt.Errorf("redisfrontier: %w", err)
+		// url.Parse's error quotes the URL, password included.
+		return "", "", errors.New("redisfrontier: malformed URL")
 	}
 	q := u.Query()
 	crawl = q.Get("crawl")

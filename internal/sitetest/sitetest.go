@@ -6,10 +6,12 @@ package sitetest
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/revisit-crawl/revisit/internal/tlstest"
 )
@@ -23,11 +25,15 @@ type Site struct {
 	CA *tlstest.CA
 	N  int
 
-	mux *http.ServeMux
+	mux       *http.ServeMux
+	pageDelay time.Duration
 
-	// mu guards hits.
-	mu   sync.Mutex
-	hits map[string]int
+	// mu guards the fields below.
+	mu          sync.Mutex
+	hits        map[string]int
+	inFlight    int         // pages being served
+	maxInFlight int         // the most pages ever served at once
+	starts      []time.Time // when each page request arrived, in order
 }
 
 // Options configure a Site.
@@ -42,6 +48,9 @@ type Options struct {
 	// tickets; Site's Crossed method, from the embedded tlstest server,
 	// returns the count.
 	TieTicketsToIP bool
+	// PageDelay is how long each page takes to serve, so that fetches
+	// overlap and the site can tell how many were in flight at once.
+	PageDelay time.Duration
 }
 
 // New starts a site of n pages; t.Cleanup stops it.
@@ -50,7 +59,8 @@ func New(t testing.TB, n int, opts *Options) *Site {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Site{CA: tlstest.NewCA(t), N: n, mux: http.NewServeMux(), hits: map[string]int{}}
+	s := &Site{CA: tlstest.NewCA(t), N: n, mux: http.NewServeMux(), hits: map[string]int{},
+		pageDelay: opts.PageDelay}
 	s.mux.HandleFunc("/p/", s.page)
 	if opts.Robots != "" {
 		s.mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
@@ -87,6 +97,23 @@ func Depth(i int) int {
 }
 
 func (s *Site) page(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.starts = append(s.starts, time.Now())
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+	if s.pageDelay > 0 {
+		select {
+		case <-time.After(s.pageDelay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	i, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/p/"))
 	if err != nil || i < 0 || i >= s.N {
 		http.NotFound(w, r)
@@ -111,4 +138,18 @@ func (s *Site) Hits() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// MaxInFlight returns the most page requests the site was serving at once.
+func (s *Site) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
+}
+
+// Starts returns when each page request arrived, in arrival order.
+func (s *Site) Starts() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.starts)
 }
