@@ -6,7 +6,9 @@ replace github.com/revisit-crawl/revisit => ../..
 
 require (
 	github.com/gocolly/colly/v2 v2.3.0
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/revisit-crawl/revisit v0.0.0-00010101000000-000000000000
+	golang.org/x/sync v0.19.0
 )
 
 require (
@@ -24,7 +26,6 @@ require (
 	github.com/kennygrant/sanitize v1.2.4 // indirect
 	github.com/klauspost/compress v1.17.4 // indirect
 	github.com/nlnwa/whatwg-url v0.6.2 // indirect
-	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/refraction-networking/utls v1.8.2 // indirect
 	github.com/saintfish/chardet v0.0.0-20230101081208-5e3ef4b5456d // indirect
 	github.com/temoto/robotstxt v1.1.2 // indirect
@@ -32,7 +33,6 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/crypto v0.44.0 // indirect
 	golang.org/x/net v0.47.0 // indirect
-	golang.org/x/sync v0.19.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.31.0 // indirect
 	google.golang.org/appengine v1.6.8 // indirect

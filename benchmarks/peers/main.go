@@ -4,12 +4,16 @@
 // own so that its CPU time and peak memory can be told apart.
 //
 //	crawlbench all [-pages 10000] [-rounds 3] [-json FILE]
+//	crawlbench workers [-workers 1,2,4] [-rounds 3] [-json FILE]
 //	crawlbench site [-pages N] [-ca FILE]
 //	crawlbench revisit|colly|scrapy -url URL -ca FILE
+//	crawlbench revisit -url URL -ca FILE -state redis://HOST:PORT/DB?crawl=NAME
 //
 // The all mode starts the site, runs every crawler in turn, checks that
-// each fetched every page, and prints a markdown table; the other modes
-// are its parts, also usable alone.
+// each fetched every page, and prints a markdown table. The workers mode
+// starts the site and a redis-server and runs one crawl at a time shared
+// by 1, 2 and 4 (by default) revisit processes through Redis, beside one process with
+// the bbolt frontier. The other modes are their parts, also usable alone.
 package main
 
 import (
@@ -31,7 +35,7 @@ func main() {
 	}
 	modes := map[string]func([]string) error{
 		"all": runAll, "site": runSite, "revisit": runRevisit, "colly": runColly,
-		"scrapy": runScrapy,
+		"scrapy": runScrapy, "workers": runWorkers,
 	}
 	run, ok := modes[os.Args[1]]
 	if !ok {
@@ -44,7 +48,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: crawlbench all|site|revisit|colly|scrapy [flags]")
+	fmt.Fprintln(os.Stderr, "usage: crawlbench all|workers|site|revisit|colly|scrapy [flags]")
 	os.Exit(2)
 }
 

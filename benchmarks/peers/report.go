@@ -151,7 +151,7 @@ func siteProtocol(st siteStats) string {
 	return fmt.Sprintf("%s, %d conns", proto, st.Conns)
 }
 
-func collect(rs []run, of func(run) float64) []float64 {
+func collect[R any](rs []R, of func(R) float64) []float64 {
 	vals := make([]float64, len(rs))
 	for i, r := range rs {
 		vals[i] = of(r)

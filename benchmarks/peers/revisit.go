@@ -4,34 +4,43 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/revisit-crawl/revisit/crawler"
 	"github.com/revisit-crawl/revisit/frontier"
+	"github.com/revisit-crawl/revisit/frontier/redisfrontier"
 	"github.com/revisit-crawl/revisit/ticketstore"
 	"github.com/revisit-crawl/revisit/transport"
 )
 
 // runRevisit crawls the site with revisit: the bbolt frontier in a
-// temporary file (synced to disk, as a real crawl's), the default Chrome
-// profile, robots.txt obeyed, no depth limit.
+// temporary file (synced to disk, as a real crawl's) or, with -state
+// redis://..., a crawl in Redis that other processes may share; the
+// default Chrome profile, robots.txt obeyed, no depth limit.
 func runRevisit(args []string) error {
 	var tickets bool
-	var cpuprofile, memprofile string
+	var state, cpuprofile, memprofile string
 	f, err := parseCrawlFlags("revisit", args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&tickets, "tickets", false, "keep TLS tickets in a temporary ticket store")
+		fs.StringVar(&state, "state", "", "redis://HOST:PORT/DB?crawl=NAME to share a crawl "+
+			"in Redis (default a bbolt file in a temporary directory)")
 		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the crawl to this file")
 		fs.StringVar(&memprofile, "memprofile", "", "write an allocation profile of the crawl to this file")
 	})
 	if err != nil {
 		return err
+	}
+	if state != "" && !isRedisURL(state) {
+		return fmt.Errorf("-state %q: want a redis:// or rediss:// URL", state)
 	}
 	if cpuprofile != "" {
 		pf, err := os.Create(cpuprofile)
@@ -76,7 +85,7 @@ func runRevisit(args []string) error {
 		return err
 	}
 	defer tr.Close()
-	front, err := frontier.Open(filepath.Join(dir, "state.db"),
+	front, err := openFrontier(state, filepath.Join(dir, "state.db"),
 		&frontier.Options{PerHost: f.perHost, Robots: robotsVia(tr)})
 	if err != nil {
 		return err
@@ -98,6 +107,19 @@ func runRevisit(args []string) error {
 		}
 	}
 	return res.print(start)
+}
+
+// openFrontier opens the crawl in Redis when state is a Redis URL, else a
+// bbolt file at path.
+func openFrontier(state, path string, opts *frontier.Options) (frontier.Frontier, error) {
+	if isRedisURL(state) {
+		return redisfrontier.Open(state, opts)
+	}
+	return frontier.Open(path, opts)
+}
+
+func isRedisURL(s string) bool {
+	return strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://")
 }
 
 // crawl runs revisit's engine over the frontier and counts what it saw.
