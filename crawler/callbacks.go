@@ -14,6 +14,14 @@ func (c *Crawler) recoverCallback(url, name string, err *error) {
 	}
 }
 
+// logCallbackError logs the panic of a callback whose error has nowhere
+// else to go.
+func (c *Crawler) logCallbackError(err *error) {
+	if *err != nil {
+		c.log.Warn("crawler: callback failed", "err", *err)
+	}
+}
+
 func (c *Crawler) callRequest(r *Request) (err error) {
 	defer c.recoverCallback(r.URL.String(), "OnRequest", &err)
 	for _, fn := range c.onRequest {
@@ -44,12 +52,10 @@ func (c *Crawler) callError(resp *Response, cause error) {
 	if resp != nil {
 		url = resp.Request.URL.String()
 	}
-	defer func() {
-		c.recoverCallback(url, "OnError", &err)
-		if err != nil {
-			c.log.Warn("crawler: callback failed", "err", err)
-		}
-	}()
+	// recover works only when called by the deferred function itself:
+	// recoverCallback is deferred alone, and the log after it.
+	defer c.logCallbackError(&err)
+	defer c.recoverCallback(url, "OnError", &err)
 	for _, fn := range c.onError {
 		fn(resp, cause)
 	}
@@ -57,12 +63,8 @@ func (c *Crawler) callError(resp *Response, cause error) {
 
 func (c *Crawler) callScraped(resp *Response) {
 	var err error
-	defer func() {
-		c.recoverCallback(resp.Request.URL.String(), "OnScraped", &err)
-		if err != nil {
-			c.log.Warn("crawler: callback failed", "err", err)
-		}
-	}()
+	defer c.logCallbackError(&err)
+	defer c.recoverCallback(resp.Request.URL.String(), "OnScraped", &err)
 	for _, fn := range c.onScraped {
 		fn(resp)
 	}

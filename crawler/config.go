@@ -82,6 +82,18 @@ type Config struct {
 	// FetchTimeout bounds one fetch, headers and body. Zero means 60s.
 	FetchTimeout time.Duration
 
+	// Blocked, if set, is asked about every response whose body was read,
+	// before any callback: true means the site has blocked the visitor
+	// (a ban page, a CAPTCHA, a 403 it gives crawlers). The page is
+	// recorded with ErrBlocked and queued again for later, like a failed
+	// fetch, and when Transport has a Retire method, as
+	// *transport.Transport does, the identity that fetched it is retired
+	// for BlockCooldown, so that the exits of the pool carry on.
+	Blocked func(*Response) bool
+	// BlockCooldown is how long a blocked identity rests. Zero means 30
+	// minutes.
+	BlockCooldown time.Duration
+
 	// Sink receives a record for every fetched page and the items
 	// callbacks emit. Nil discards them.
 	Sink Sink
@@ -110,6 +122,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FetchTimeout <= 0 {
 		c.FetchTimeout = 60 * time.Second
+	}
+	if c.BlockCooldown <= 0 {
+		c.BlockCooldown = 30 * time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -371,6 +371,66 @@ func TestCallbackPanicIsRecorded(t *testing.T) {
 	}
 }
 
+// TestLateCallbackPanics: OnError, OnScraped and Blocked run after the
+// page's fate is known; a panic in them is logged and the crawl goes on.
+func TestLateCallbackPanics(t *testing.T) {
+	site := sitetest.New(t, 7, nil)
+	h := newHarness(t, site)
+	c := h.crawler(t, crawler.Config{MaxDepth: -1, Blocked: func(r *crawler.Response) bool {
+		if strings.HasSuffix(r.Request.URL.Path, "/2") {
+			panic("blocked boom")
+		}
+		return false
+	}})
+	c.OnScraped(func(r *crawler.Response) {
+		if strings.HasSuffix(r.Request.URL.Path, "/1") {
+			panic("scraped boom")
+		}
+	})
+	c.OnError(func(*crawler.Response, error) { panic("error boom") })
+	run(t, c, site.PageURL(0), site.URL+"/missing")
+	recs := h.sink.byURL()
+	if n := len(recs); n != 8 {
+		t.Errorf("%d URLs recorded, want the 7 pages and the missing one", n)
+	}
+	for _, i := range []int{1, 2} {
+		if r := recs[site.PageURL(i)]; len(r) != 1 || r[0].Error != "" {
+			t.Errorf("page %d, whose late callback panicked: %+v", i, r)
+		}
+	}
+}
+
+// TestBlockedResponses: a response the Blocked rule flags is recorded as
+// blocked, queued again and, when the rule no longer flags it, fetched.
+func TestBlockedResponses(t *testing.T) {
+	site := sitetest.New(t, 1, nil)
+	var calls atomic.Int64
+	site.Handle("/guarded", func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Write([]byte("<html><title>Access denied</title></html>"))
+			return
+		}
+		w.Write([]byte("<html><title>ok</title></html>"))
+	})
+	h := newHarness(t, site)
+	c := h.crawler(t, crawler.Config{Blocked: func(r *crawler.Response) bool {
+		return bytes.Contains(r.Body, []byte("Access denied"))
+	}})
+	var scraped atomic.Int64
+	c.OnScraped(func(*crawler.Response) { scraped.Add(1) })
+	run(t, c, site.URL+"/guarded")
+	r := h.sink.byURL()[site.URL+"/guarded"]
+	if len(r) != 2 || !strings.Contains(r[0].Error, "blocked") || r[1].Error != "" || r[1].Attempt != 2 {
+		t.Fatalf("records of a URL blocked once: %+v", r)
+	}
+	if scraped.Load() != 1 {
+		t.Errorf("OnScraped ran %d times, want once: not for the blocked response", scraped.Load())
+	}
+	if st := c.Stats(); st.Errors["blocked"] != 1 {
+		t.Errorf("stats count blocks as %v", st.Errors)
+	}
+}
+
 func TestRetriesAfter503(t *testing.T) {
 	site := sitetest.New(t, 1, nil)
 	var calls atomic.Int64

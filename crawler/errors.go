@@ -20,6 +20,9 @@ var (
 	ErrHTTPStatus = errors.New("crawler: error status")
 	// ErrAborted means an OnRequest callback aborted the request.
 	ErrAborted = errors.New("crawler: aborted by callback")
+	// ErrBlocked means Config.Blocked judged the response a block: the
+	// site refuses the visitor that fetched it.
+	ErrBlocked = errors.New("crawler: blocked by the site")
 	// ErrRunning means Run was called on a crawler that is running.
 	ErrRunning = errors.New("crawler: already running")
 )
@@ -47,6 +50,7 @@ const (
 	StageRedirect Stage = "redirect" // following a redirect
 	StageParse    Stage = "parse"    // HTML parsing
 	StageCallback Stage = "callback" // a callback panicked
+	StageBlocked  Stage = "blocked"  // Config.Blocked judged the response a block
 )
 
 // FetchError is the error of one URL: where it happened and why.

@@ -199,6 +199,12 @@ func (c *Crawler) fetch(ctx context.Context, req *Request, rec *Record) (*Respon
 		}
 		return resp, out, &FetchError{URL: rec.URL, Stage: StageBody, Status: rec.Status, Err: c.timedOut(fctx, berr)}
 	}
+	if c.blocked(resp) {
+		if r, ok := c.cfg.Transport.(retirer); ok {
+			r.Retire(hresp, c.cfg.BlockCooldown)
+		}
+		return resp, settleRetry, &FetchError{URL: rec.URL, Stage: StageBlocked, Status: rec.Status, Err: ErrBlocked}
+	}
 	if hresp.StatusCode >= 400 {
 		return resp, statusOutcome(hresp.StatusCode),
 			&FetchError{URL: rec.URL, Stage: StageStatus, Status: hresp.StatusCode, Err: fmt.Errorf("%w %s", ErrHTTPStatus, hresp.Status)}
@@ -402,6 +408,27 @@ func retryAfter(resp *Response) time.Duration {
 }
 
 // errorKind names an error's kind for the statistics.
+// retirer is a transport that can take the identity behind a response
+// out of use, as *transport.Transport does.
+type retirer interface {
+	Retire(resp *http.Response, d time.Duration) bool
+}
+
+// blocked asks Config.Blocked about resp. A panic in it is logged and
+// counts as not blocked.
+func (c *Crawler) blocked(resp *Response) bool {
+	if c.cfg.Blocked == nil {
+		return false
+	}
+	var err error
+	yes := func() bool {
+		defer c.logCallbackError(&err)
+		defer c.recoverCallback(resp.Request.URL.String(), "Blocked", &err)
+		return c.cfg.Blocked(resp)
+	}()
+	return yes && err == nil
+}
+
 func errorKind(err error) string {
 	var fe *FetchError
 	if !errors.As(err, &fe) {

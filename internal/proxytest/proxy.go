@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"sync"
@@ -67,7 +68,6 @@ type handshakeFunc func(ctx context.Context, p *Proxy, client net.Conn) (
 type Proxy struct {
 	scheme    string
 	opts      Options
-	egress    net.IP
 	tlsConfig *tls.Config
 	handshake handshakeFunc
 	ln        net.Listener
@@ -85,6 +85,7 @@ type Proxy struct {
 	targets  []string
 	sessions map[*session]struct{}
 	closed   bool
+	egress   net.IP // nil: the system's choice
 }
 
 // start resolves the options, listens and serves until the test's
@@ -98,11 +99,8 @@ func start(t testing.TB, scheme string, opts *Options, hs handshakeFunc) *Proxy 
 	p.opts.HandshakeTimeout = orDefault(p.opts.HandshakeTimeout, defaultHandshakeTimeout)
 	p.opts.IdleTimeout = orDefault(p.opts.IdleTimeout, defaultIdleTimeout)
 	p.opts.DialTimeout = orDefault(p.opts.DialTimeout, defaultDialTimeout)
-	if p.opts.Egress != "" {
-		p.egress = net.ParseIP(p.opts.Egress)
-		if p.egress == nil {
-			t.Fatalf("proxytest: egress %q is not an IP address", p.opts.Egress)
-		}
+	if err := p.SetEgress(p.opts.Egress); err != nil {
+		t.Fatal(err)
 	}
 	switch {
 	case p.opts.TLSConfig != nil:
@@ -304,10 +302,28 @@ func (p *Proxy) run(s *session) {
 // timeout.
 func (p *Proxy) dial(ctx context.Context, target string) (net.Conn, error) {
 	d := net.Dialer{Timeout: p.opts.DialTimeout}
+	p.mu.Lock()
 	if p.egress != nil {
 		d.LocalAddr = &net.TCPAddr{IP: p.egress}
 	}
+	p.mu.Unlock()
 	return d.DialContext(ctx, "tcp", target)
+}
+
+// SetEgress changes the local address later tunnels dial their targets
+// from, as a rotating gateway changes its exit under one credential;
+// tunnels already open keep theirs. An empty ip lets the system choose.
+func (p *Proxy) SetEgress(ip string) error {
+	var egress net.IP
+	if ip != "" {
+		if egress = net.ParseIP(ip); egress == nil {
+			return fmt.Errorf("proxytest: egress %q is not an IP address", ip)
+		}
+	}
+	p.mu.Lock()
+	p.egress = egress
+	p.mu.Unlock()
+	return nil
 }
 
 // session is one client connection and, once dialed, its target.
