@@ -47,6 +47,18 @@ type Ticket struct {
 
 func (t Ticket) live(now time.Time) bool { return now.Before(t.Expires) }
 
+// Cookie is one cookie record as a [Backend] holds it.
+type Cookie struct {
+	// Data is the encoded record, opaque to backends. It may be sealed.
+	Data []byte
+	// Expires is the end of the record's life: from then on it is never
+	// returned, and pruning removes it. A backend may keep it rounded up
+	// to its precision, and times past the year 2262 as that year.
+	Expires time.Time
+}
+
+func (c Cookie) live(now time.Time) bool { return now.Before(c.Expires) }
+
 // Header is what a backend keeps about the store as a whole. It is created
 // once, on first use, and never changes.
 type Header struct {
@@ -83,6 +95,8 @@ type PartitionStats struct {
 	Expired int
 	// Marked is the number of servers under an "offer no ticket" mark.
 	Marked int
+	// Cookies is the number of live cookie records.
+	Cookies int
 	// FirstExpiry and LastExpiry bound the expiry times of the live
 	// tickets; both are zero when there are none.
 	FirstExpiry, LastExpiry time.Time
@@ -96,9 +110,10 @@ type PartitionStats struct {
 // never both return the same TLS 1.3 ticket, even from two processes sharing
 // the storage. The storetest package holds the tests every backend passes.
 //
-// The calls made during a TLS handshake (Take, Add, Clear, Marked) must not
-// wait for a disk sync: a backend buffers writes and commits them in the
-// background, within a second, and Flush commits what is buffered.
+// The calls made during a TLS handshake or a request (Take, Add, Clear,
+// Marked and the cookie calls) must not wait for a disk sync: a backend
+// buffers writes and commits them in the background, within a second, and
+// Flush commits what is buffered.
 type Backend interface {
 	// Init returns the store's header, storing fresh() first if the
 	// storage has none yet. Concurrent first calls agree on one header.
@@ -127,17 +142,31 @@ type Backend interface {
 	// Marked reports whether server is under a mark at now.
 	Marked(id PartitionID, server string, now time.Time) (bool, error)
 
+	// PutCookie stores a cookie record under key in partition id,
+	// replacing the record kept under that key. The backend does not keep
+	// c.Data itself, so the caller may reuse it.
+	PutCookie(id PartitionID, key string, c Cookie) error
+
+	// DeleteCookie removes the record kept under key in partition id. An
+	// absent record is no error.
+	DeleteCookie(id PartitionID, key string) error
+
+	// Cookies returns the records of partition id that are live at now,
+	// by key. The caller may change the records returned.
+	Cookies(id PartitionID, now time.Time) (map[string]Cookie, error)
+
 	// Stats describes every registered partition as of now.
 	Stats(now time.Time) ([]PartitionStats, error)
 
-	// Purge removes a partition: its tickets, marks and description.
+	// Purge removes a partition: its tickets, marks, cookie records and
+	// description.
 	Purge(id PartitionID) error
 
 	// PurgeAll removes every partition. The header stays.
 	PurgeAll() error
 
-	// Prune removes what has expired by now, and returns how many tickets
-	// it removed.
+	// Prune removes what has expired by now (tickets, marks and cookie
+	// records), and returns how many tickets it removed.
 	Prune(now time.Time) (int, error)
 
 	// Flush commits buffered writes durably.

@@ -21,24 +21,36 @@ import (
 
 // formatVersion is the layout of the bbolt file. A file with a higher
 // number was written by a newer revisit and is refused, not misread.
-const formatVersion = 1
+//
+// Version 2 added the cookie buckets. A version 1 file is read as it is,
+// with no cookies, and becomes version 2 in the commit that writes its
+// first cookie record: from then on a build that knows nothing of cookies
+// refuses the file, rather than purge a partition's tickets and leave its
+// cookies behind.
+const formatVersion = 2
 
 // Buckets of the bbolt file:
 //
-//	meta:    "format" -> be32 version, "header" -> header record
-//	parts:   partition ID -> partition record
-//	servers: partition ID + server key -> server record
-//	expiry:  be64 lastUse seconds + partition ID + server key -> empty
+//	meta:          "format" -> be32 version, "header" -> header record
+//	parts:         partition ID -> partition record
+//	servers:       partition ID + server key -> server record
+//	expiry:        be64 lastUse seconds + partition ID + server key -> empty
+//	cookies:       partition ID + cookie key -> cookie record
+//	cookie-expiry: be64 expiry seconds + partition ID + cookie key -> empty
 //
-// The expiry index lets pruning visit only what has expired, so neither
-// opening nor pruning a large file scans it.
+// The expiry indexes let pruning visit only what has expired, so neither
+// opening nor pruning a large file scans it. Server and cookie keys are
+// keyed digests that the Store computes. The cookie buckets may be missing
+// (see formatVersion); they then read as empty.
 var (
-	bucketMeta    = []byte("meta")
-	bucketParts   = []byte("parts")
-	bucketServers = []byte("servers")
-	bucketExpiry  = []byte("expiry")
-	keyFormat     = []byte("format")
-	keyHeader     = []byte("header")
+	bucketMeta         = []byte("meta")
+	bucketParts        = []byte("parts")
+	bucketServers      = []byte("servers")
+	bucketExpiry       = []byte("expiry")
+	bucketCookies      = []byte("cookies")
+	bucketCookieExpiry = []byte("cookie-expiry")
+	keyFormat          = []byte("format")
+	keyHeader          = []byte("header")
 )
 
 // boltBackend keeps tickets in a bbolt file behind a write-behind buffer:
@@ -69,6 +81,11 @@ type boltBackend struct {
 	flushing map[string]*serverState
 	// counts holds counter increments not yet committed.
 	counts map[PartitionID]partCounts
+	// cookies holds the cookie records changed since the last flush
+	// began, and cookiesFlushing those being committed by it. Keys are
+	// partition ID plus cookie key; a nil record is a deletion.
+	cookies         map[string]*Cookie
+	cookiesFlushing map[string]*Cookie
 	// swapped is signalled when a flush takes the pending overlay, so that
 	// callers held back by a full overlay can go on.
 	swapped *sync.Cond
@@ -104,6 +121,7 @@ func openBolt(path string, o *Options, log *slog.Logger) (*boltBackend, error) {
 		maxPending: o.maxPending(),
 		pending:    make(map[string]*serverState),
 		counts:     make(map[PartitionID]partCounts),
+		cookies:    make(map[string]*Cookie),
 		kick:       make(chan struct{}, 1),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
@@ -213,7 +231,8 @@ func (b *boltBackend) initLayout(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	return nil
+	_, _, err = cookieBuckets(tx)
+	return err
 }
 
 // view and update run a transaction and turn a bbolt panic, or a fault
@@ -338,16 +357,19 @@ func (b *boltBackend) mutableLocked(key string) (*serverState, error) {
 // full, which bounds memory when tickets arrive faster than the disk
 // commits them.
 func (b *boltBackend) changedLocked() {
-	if len(b.pending) >= b.maxPending/4 {
+	if b.pendingLocked() >= b.maxPending/4 {
 		select {
 		case b.kick <- struct{}{}:
 		default:
 		}
 	}
-	for len(b.pending) >= b.maxPending && !b.closed {
+	for b.pendingLocked() >= b.maxPending && !b.closed {
 		b.swapped.Wait()
 	}
 }
+
+// pendingLocked counts the records in the pending overlay.
+func (b *boltBackend) pendingLocked() int { return len(b.pending) + len(b.cookies) }
 
 func (b *boltBackend) Add(id PartitionID, server string, t Ticket) error {
 	return b.change(id, server, func(st *serverState) {
@@ -437,28 +459,39 @@ func (b *boltBackend) Flush() error {
 
 func (b *boltBackend) flushWriteLocked() error {
 	b.mu.Lock()
-	if len(b.pending) == 0 && len(b.counts) == 0 {
+	if b.pendingLocked() == 0 && len(b.counts) == 0 {
 		b.mu.Unlock()
 		return nil
 	}
-	batch, counts := b.pending, b.counts
-	b.flushing = batch
+	batch, counts, cookies := b.pending, b.counts, b.cookies
+	b.flushing, b.cookiesFlushing = batch, cookies
 	b.pending = make(map[string]*serverState, len(batch))
 	b.counts = make(map[PartitionID]partCounts)
+	b.cookies = make(map[string]*Cookie, len(cookies))
 	b.swapped.Broadcast()
 	b.mu.Unlock()
 
-	err := b.update(func(tx *bolt.Tx) error { return writeBatch(tx, batch, counts) })
+	err := b.update(func(tx *bolt.Tx) error {
+		if err := writeBatch(tx, batch, counts); err != nil {
+			return err
+		}
+		return writeCookies(tx, cookies)
+	})
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.flushing = nil
+	b.flushing, b.cookiesFlushing = nil, nil
 	if err != nil {
-		// Keep the batch for the next attempt; states changed since are
+		// Keep the batch for the next attempt; records changed since are
 		// newer and win.
 		for k, st := range batch {
 			if _, ok := b.pending[k]; !ok {
 				b.pending[k] = st
+			}
+		}
+		for k, c := range cookies {
+			if _, ok := b.cookies[k]; !ok {
+				b.cookies[k] = c
 			}
 		}
 		for id, c := range counts {
@@ -506,7 +539,7 @@ func writeBatch(tx *bolt.Tx, batch map[string]*serverState, counts map[Partition
 // expiry index entry in step.
 func putState(servers, index *bolt.Bucket, key []byte, st *serverState) error {
 	if old := servers.Get(key); old != nil {
-		if last, ok := serverLastUse(old); ok {
+		if last, ok := indexSecond(old); ok {
 			if err := index.Delete(indexKey(last, key)); err != nil {
 				return err
 			}
@@ -519,7 +552,7 @@ func putState(servers, index *bolt.Bucket, key []byte, st *serverState) error {
 	if err := servers.Put(key, rec); err != nil {
 		return err
 	}
-	last, _ := serverLastUse(rec)
+	last, _ := indexSecond(rec)
 	return index.Put(indexKey(last, key), nil)
 }
 
@@ -529,16 +562,34 @@ const pruneBatch = 4096
 
 func (b *boltBackend) Prune(now time.Time) (int, error) {
 	total := 0
-	for {
-		n, more, err := b.pruneOnce(now)
-		total += n
-		if err != nil || !more {
-			return total, err
+	for _, idx := range []expiryIndex{serverIndex, cookieIndex} {
+		for {
+			n, more, err := b.pruneOnce(now, idx)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if !more {
+				break
+			}
 		}
 	}
+	return total, nil
 }
 
-func (b *boltBackend) pruneOnce(now time.Time) (removed int, more bool, err error) {
+// expiryIndex names a bucket of records and the index of their expiry
+// times, and says how many tickets a record holds.
+type expiryIndex struct {
+	records, index []byte
+	tickets        func(rec []byte) int
+}
+
+var (
+	serverIndex = expiryIndex{bucketServers, bucketExpiry, ticketCount}
+	cookieIndex = expiryIndex{bucketCookies, bucketCookieExpiry, func([]byte) int { return 0 }}
+)
+
+func (b *boltBackend) pruneOnce(now time.Time, idx expiryIndex) (removed int, more bool, err error) {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	if b.isClosed() {
@@ -546,8 +597,11 @@ func (b *boltBackend) pruneOnce(now time.Time) (removed int, more bool, err erro
 	}
 	limit := uint64(max(now.Unix(), 0))
 	err = b.update(func(tx *bolt.Tx) error {
-		servers := tx.Bucket(bucketServers)
-		index := tx.Bucket(bucketExpiry)
+		records := tx.Bucket(idx.records)
+		index := tx.Bucket(idx.index)
+		if records == nil || index == nil {
+			return nil // a version 1 file has no cookie buckets
+		}
 		var victims [][]byte
 		c := index.Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -561,9 +615,9 @@ func (b *boltBackend) pruneOnce(now time.Time) (removed int, more bool, err erro
 			victims = append(victims, bytes.Clone(k))
 		}
 		for _, k := range victims {
-			if v := servers.Get(k[8:]); v != nil {
-				removed += ticketCount(v)
-				if err := servers.Delete(k[8:]); err != nil {
+			if v := records.Get(k[8:]); v != nil {
+				removed += idx.tickets(v)
+				if err := records.Delete(k[8:]); err != nil {
 					return err
 				}
 			}
@@ -598,6 +652,7 @@ func (b *boltBackend) Stats(now time.Time) ([]PartitionStats, error) {
 	var out []PartitionStats
 	err := b.view(func(tx *bolt.Tx) error {
 		servers := tx.Bucket(bucketServers)
+		cookies := tx.Bucket(bucketCookies)
 		return tx.Bucket(bucketParts).ForEach(func(k, v []byte) error {
 			p, err := decodePart(v)
 			if err != nil || len(k) != len(PartitionID{}) {
@@ -612,6 +667,7 @@ func (b *boltBackend) Stats(now time.Time) ([]PartitionStats, error) {
 					ps.count(st, now)
 				}
 			}
+			ps.Cookies = countCookies(cookies, k, now)
 			out = append(out, ps)
 			return nil
 		})
@@ -673,18 +729,33 @@ func (b *boltBackend) purge(match func(key []byte) bool) error {
 			delete(b.counts, id)
 		}
 	}
+	for k := range b.cookies {
+		if match([]byte(k)) {
+			delete(b.cookies, k)
+		}
+	}
 	return b.update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketParts, bucketServers} {
+		for _, name := range [][]byte{bucketParts, bucketServers, bucketCookies} {
 			if err := deleteMatching(tx.Bucket(name), match); err != nil {
 				return err
 			}
 		}
-		index := tx.Bucket(bucketExpiry)
-		return deleteMatching(index, func(k []byte) bool { return len(k) >= 8 && match(k[8:]) })
+		indexed := func(k []byte) bool { return len(k) >= 8 && match(k[8:]) }
+		for _, name := range [][]byte{bucketExpiry, bucketCookieExpiry} {
+			if err := deleteMatching(tx.Bucket(name), indexed); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
+// deleteMatching deletes the keys of bk that match. A missing bucket (a
+// version 1 file's cookie buckets) holds none.
 func deleteMatching(bk *bolt.Bucket, match func([]byte) bool) error {
+	if bk == nil {
+		return nil
+	}
 	var keys [][]byte
 	err := bk.ForEach(func(k, _ []byte) error {
 		if match(k) {

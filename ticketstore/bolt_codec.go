@@ -7,15 +7,17 @@ import (
 )
 
 // Records of the bbolt backend. Every record starts with its version byte;
-// integers are varints, times are Unix milliseconds.
+// integers are varints, times are Unix milliseconds except a cookie's
+// expiry, which is exact (seconds, then nanoseconds).
 //
 //	server:    1, be64 lastUse seconds, mark, n, n × (flags, received, expires, len, data)
+//	cookie:    1, be64 expiry seconds, expires seconds, nanoseconds, len, data
 //	partition: 1, len, label, len, profile, created, received, taken
 //	header:    1, len, secret, len, seal check
 //
-// A server record's lastUse is the key of its entry in the expiry index;
-// keeping it first lets a writer find the old index entry without decoding
-// the tickets.
+// A server record's lastUse, and a cookie record's expiry rounded up, is
+// the key of its entry in an expiry index; keeping it first lets a writer
+// find the old index entry without decoding the rest.
 const recordV1 = 1
 
 const ticketTLS13 = 1 << 0
@@ -111,17 +113,7 @@ func appendBytes(b, v []byte) []byte {
 }
 
 // lastUseSeconds rounds lastUse up to whole seconds for the expiry index.
-func lastUseSeconds(st *serverState) uint64 {
-	last := st.lastUse()
-	if last.IsZero() || last.Unix() < 0 {
-		return 0
-	}
-	s := last.Unix()
-	if last.Nanosecond() != 0 {
-		s++
-	}
-	return uint64(s)
-}
+func lastUseSeconds(st *serverState) uint64 { return ceilSeconds(st.lastUse()) }
 
 func encodeServer(st *serverState) []byte {
 	size := 1 + 8 + 10 + 1
@@ -146,8 +138,9 @@ func encodeServer(st *serverState) []byte {
 	return b
 }
 
-// serverLastUse reads the expiry-index second of an encoded server record.
-func serverLastUse(b []byte) (uint64, bool) {
+// indexSecond reads the expiry-index second that an encoded server or
+// cookie record starts with.
+func indexSecond(b []byte) (uint64, bool) {
 	if len(b) < 9 || b[0] != recordV1 {
 		return 0, false
 	}
@@ -155,7 +148,7 @@ func serverLastUse(b []byte) (uint64, bool) {
 }
 
 func decodeServer(b []byte) (*serverState, error) {
-	if _, ok := serverLastUse(b); !ok {
+	if _, ok := indexSecond(b); !ok {
 		return nil, fmt.Errorf("%w: server record header", ErrBadRecord)
 	}
 	r := reader{b: b[9:]}
@@ -230,4 +223,49 @@ func decodeHeader(b []byte) (Header, error) {
 		r.fail("short secret")
 	}
 	return h, r.end()
+}
+
+// encodeBoltCookie encodes a cookie record. Its first expiry, rounded up to
+// whole seconds, is the key of its entry in the cookie expiry index; the
+// second is exact: seconds as a varint, nanoseconds as a uvarint.
+func encodeBoltCookie(c Cookie) []byte {
+	b := make([]byte, 0, 1+8+3*binary.MaxVarintLen64+len(c.Data))
+	b = append(b, recordV1)
+	b = binary.BigEndian.AppendUint64(b, ceilSeconds(c.Expires))
+	b = binary.AppendVarint(b, c.Expires.Unix())
+	b = binary.AppendUvarint(b, uint64(c.Expires.Nanosecond()))
+	return appendBytes(b, c.Data)
+}
+
+// ceilSeconds rounds t up to whole Unix seconds for an expiry index; times
+// before 1970 give 0.
+func ceilSeconds(t time.Time) uint64 {
+	if t.Unix() < 0 {
+		return 0
+	}
+	s := t.Unix()
+	if t.Nanosecond() != 0 {
+		s++
+	}
+	return uint64(s)
+}
+
+// decodeBoltCookie decodes a cookie record; with withData false it leaves
+// the data out, to read the expiry alone.
+func decodeBoltCookie(b []byte, withData bool) (Cookie, error) {
+	if _, ok := indexSecond(b); !ok {
+		return Cookie{}, fmt.Errorf("%w: cookie record header", ErrBadRecord)
+	}
+	r := reader{b: b[9:]}
+	sec := r.varint("cookie expiry")
+	nsec := r.uvarint("cookie expiry")
+	if r.err == nil && nsec >= uint64(time.Second) {
+		r.fail("cookie expiry nanoseconds")
+	}
+	c := Cookie{Expires: time.Unix(sec, int64(nsec))}
+	if !withData {
+		return c, r.err
+	}
+	c.Data = r.bytes("cookie data", maxPayload)
+	return c, r.end()
 }

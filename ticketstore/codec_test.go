@@ -2,6 +2,7 @@ package ticketstore
 
 import (
 	"encoding/binary"
+	"errors"
 	"testing"
 	"time"
 )
@@ -68,4 +69,38 @@ func dataOf(st *serverState) []string {
 		out = append(out, string(t.Data))
 	}
 	return out
+}
+
+func TestDecodeCookie(t *testing.T) {
+	expires := time.Date(2027, 1, 2, 3, 4, 5, 6, time.UTC)
+	good := encodeCookie(CookieRecord{Key: "k", Data: []byte("data"), Expires: expires})
+	rec, err := decodeCookie(good)
+	if err != nil || rec.Key != "k" || string(rec.Data) != "data" || !rec.Expires.Equal(expires) {
+		t.Fatalf("decodeCookie(encodeCookie(...)) = %+v, %v; want k, data, %v", rec, err, expires)
+	}
+
+	head := func(nsec uint64, key string) []byte {
+		b := binary.AppendVarint([]byte{payloadCookie}, expires.Unix())
+		b = binary.AppendUvarint(b, nsec)
+		return appendBytes(b, []byte(key))
+	}
+	tests := []struct {
+		name string
+		in   []byte
+	}{
+		{"empty", nil},
+		{"ticket payload", encodePayload([]byte("t"), []byte("s"))},
+		{"sealed form", append([]byte{payloadSealed}, good[1:]...)},
+		{"nanoseconds out of range", head(uint64(time.Second), "k")},
+		{"empty key", head(0, "")},
+		{"key longer than the record", head(0, "k")[:len(head(0, "k"))-1]},
+		{"too large", append(head(0, "k"), make([]byte, maxCookie)...)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if rec, err := decodeCookie(tc.in); !errors.Is(err, ErrBadRecord) {
+				t.Errorf("decodeCookie = %+v, %v; want ErrBadRecord", rec, err)
+			}
+		})
+	}
 }

@@ -21,6 +21,9 @@ var (
 	ErrBadRecord = errors.New("ticketstore: bad record")
 	// ErrBadPartitionID means a string is not a partition ID.
 	ErrBadPartitionID = errors.New("ticketstore: bad partition id")
+	// ErrBadCookie means a cookie record cannot be saved: it has no key or
+	// no expiry, or is too large.
+	ErrBadCookie = errors.New("ticketstore: bad cookie record")
 	// ErrBadServer means a server key is not of the form host:port.
 	ErrBadServer = errors.New("ticketstore: server key must be host:port")
 	// ErrBadExit means a proxy URL cannot name an exit.

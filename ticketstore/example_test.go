@@ -113,6 +113,53 @@ func ExamplePartition_Cache() {
 	// offered=true resumed=true
 }
 
+// A cookie jar keeps its cookies in the partition of the exit and profile
+// that received them; the store keeps each record under the jar's key and
+// does not read its data.
+func ExamplePartition_SaveCookie() {
+	dir, err := os.MkdirTemp("", "ticketstore")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := ticketstore.Open(filepath.Join(dir, "tickets.db"), nil)
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	part, err := store.Partition(ticketstore.Direct, "chrome")
+	if err != nil {
+		panic(err)
+	}
+
+	err = part.SaveCookie(ticketstore.CookieRecord{
+		Key:     "example.com;/;sid",
+		Data:    []byte("sid=1234"),
+		Expires: time.Now().Add(time.Hour),
+	})
+	if err != nil {
+		panic(err)
+	}
+	firefox, err := store.Partition(ticketstore.Direct, "firefox")
+	if err != nil {
+		panic(err)
+	}
+	for _, p := range []*ticketstore.Partition{part, firefox} {
+		recs, err := p.Cookies()
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(p.Profile(), len(recs))
+		for _, r := range recs {
+			fmt.Printf("  %s: %s\n", r.Key, r.Data)
+		}
+	}
+	// Output:
+	// chrome 1
+	//   example.com;/;sid: sid=1234
+	// firefox 0
+}
+
 // Processes that open the same Redis database share one store: each names
 // a partition as the others do, and takes a ticket none of them has used.
 // (Compiled only: it needs a Redis server.)

@@ -194,8 +194,9 @@ func TestNewerFormat(t *testing.T) {
 	}
 }
 
-// TestSurvivesSIGKILL runs a child process that stores one ticket per
-// partition in a loop and reports each as soon as Put returns. The child is
+// TestSurvivesSIGKILL runs a child process that stores one ticket and one
+// cookie record per partition in a loop and reports each pair as soon as
+// Put and SaveCookie return. The child is
 // killed; every ticket reported early enough must be in the file, and the
 // file must open cleanly. The store promises the tickets of the last
 // FlushInterval (250ms) at most are lost; the test allows two seconds, as
@@ -265,7 +266,7 @@ func TestSurvivesSIGKILL(t *testing.T) {
 		}
 		have := map[string]int{}
 		for _, ps := range list {
-			have[ps.Profile] = ps.Tickets
+			have[ps.Profile] = min(ps.Tickets, ps.Cookies)
 		}
 		old := 0
 		for name, at := range stored {
@@ -274,7 +275,7 @@ func TestSurvivesSIGKILL(t *testing.T) {
 			}
 			old++
 			if have[name] == 0 {
-				t.Errorf("round %d: ticket of %s stored %v before the kill is lost",
+				t.Errorf("round %d: ticket or cookie of %s stored %v before the kill is lost",
 					round, name, killed.Sub(at).Round(time.Millisecond))
 			}
 		}
@@ -313,6 +314,10 @@ func TestSIGKILLChild(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := p.Put("localhost:443", cs); err != nil {
+			t.Fatal(err)
+		}
+		rec := ticketstore.CookieRecord{Key: "localhost;/;sid", Data: []byte(name), Expires: time.Now().Add(time.Hour)}
+		if err := p.SaveCookie(rec); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Printf("stored %s\n", name)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"slices"
@@ -29,10 +30,13 @@ import (
 //	revisit:t:s:<id>:<server> list of ticket entries, newest first; it
 //	                          expires with the last of them
 //	revisit:t:m:<id>:<server> the end of a mark; it expires then
+//	revisit:t:c:<id>          hash: <cookie> -> cookie entry; it expires
+//	                          with the latest record it was given
 //
-// <id> is the partition ID and <server> the server key, both in hex: keyed
-// digests that the Store computes, so no key name holds a host, a user or a
-// password. Only the partition record holds the exit's label.
+// <id> is the partition ID, <server> the server key and <cookie> the cookie
+// key, all in hex: keyed digests that the Store computes, so no key or
+// field name holds a host, a user, a password or a cookie's domain. Only
+// the partition record holds the exit's label.
 const redisPrefix = "revisit:t:"
 
 const redisHeaderKey = redisPrefix + "header"
@@ -47,11 +51,18 @@ const (
 	entryHeadLen = 2*timeDigits + 1
 )
 
+// lastNano is the latest time that Unix nanoseconds in an int64 hold, in
+// 2262.
+var lastNano = time.Unix(0, math.MaxInt64)
+
 // timeField formats t for an entry; times before 1970, the zero Time
-// among them, read as 1970.
+// among them, read as 1970, and times after lastNano as lastNano.
 func timeField(t time.Time) string {
 	var ns int64
-	if t.After(time.Unix(0, 0)) {
+	switch {
+	case t.After(lastNano):
+		ns = math.MaxInt64
+	case t.After(time.Unix(0, 0)):
 		ns = t.UnixNano()
 	}
 	return fmt.Sprintf("%0*d", timeDigits, ns)
@@ -178,7 +189,8 @@ return 0
 // redisBackend keeps tickets in Redis. Every call is one round trip, or one
 // script run atomically by the server, and is durable as far as the server
 // is: there is nothing to buffer or flush. Expired tickets and marks vanish
-// by themselves, through key expiry.
+// by themselves, through key expiry; expired cookie records are deleted by
+// the reads that meet them and by Prune (see redis_cookie.go).
 type redisBackend struct {
 	c    *redis.Client
 	name string // the URL without its password, for messages
@@ -200,7 +212,8 @@ type redisBackend struct {
 // for TLS. Several processes may share it; each ticket is still taken
 // once. It fails, naming the server but never the password, when the
 // server does not answer PING within [Options.DialTimeout]. Of opts it uses
-// Logger, DialTimeout and Now; key expiry replaces pruning.
+// Logger, DialTimeout and Now; key expiry replaces pruning, but for
+// expired cookie records in a partition whose other records are live.
 //
 // The database holds the store's secret and its tickets as a file would:
 // protect it with a password, and consider [Options.SealKey].
@@ -504,6 +517,8 @@ func (b *redisBackend) Stats(now time.Time) ([]PartitionStats, error) {
 				if err == nil && now.Before(until) {
 					stats(id).Marked++
 				}
+			case "c":
+				stats(id).Cookies += liveCookies(cmds[i].(*redis.MapStringStringCmd).Val(), now)
 			}
 		}
 		return nil
@@ -527,7 +542,7 @@ func (b *redisBackend) readKeys(ctx context.Context, keys []string) ([]redis.Cmd
 	cmds, err := b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range keys {
 			switch kind, _ := splitKey(k); kind {
-			case "p":
+			case "p", "c":
 				p.HGetAll(ctx, k)
 			case "s":
 				p.LRange(ctx, k, 0, -1)
@@ -550,7 +565,7 @@ func (b *redisBackend) readKeys(ctx context.Context, keys []string) ([]redis.Cmd
 	return cmds, nil
 }
 
-// splitKey splits a key of the store into its kind ("p", "s", "m" or
+// splitKey splits a key of the store into its kind ("p", "s", "m", "c" or
 // "header") and the rest.
 func splitKey(key string) (kind, rest string) {
 	kind, rest, _ = strings.Cut(strings.TrimPrefix(key, redisPrefix), ":")
@@ -597,6 +612,9 @@ func (b *redisBackend) Purge(id PartitionID) error {
 	// no listing shows, and that expire, rather than a listed partition
 	// that is half gone.
 	err := b.c.Del(ctx, partKey(id)).Err()
+	if err == nil {
+		err = b.c.Del(ctx, cookiesKey(id)).Err()
+	}
 	for _, kind := range []string{"s:", "m:"} {
 		if err != nil {
 			break
@@ -615,7 +633,7 @@ func (b *redisBackend) PurgeAll() error {
 	}
 	ctx := context.Background()
 	b.forget(func(PartitionID) bool { return true })
-	for _, kind := range []string{"p:", "s:", "m:"} {
+	for _, kind := range []string{"p:", "s:", "m:", "c:"} {
 		if err := b.deleteMatching(ctx, redisPrefix+kind+"*"); err != nil {
 			return b.fail("purge", err)
 		}
@@ -634,17 +652,20 @@ func (b *redisBackend) Prune(now time.Time) (int, error) {
 		return 0, err
 	}
 	ctx := context.Background()
-	// The pipelines below run the script by its digest.
-	if err := pruneScript.Load(ctx, b.c).Err(); err != nil {
-		return 0, b.fail("prune", err)
-	}
 	arg := timeField(now)
 	removed := 0
-	for _, kind := range []string{"s:", "m:"} {
-		err := b.scan(ctx, redisPrefix+kind+"*", func(keys []string) error {
+	for _, kind := range []struct {
+		prefix string
+		script *redis.Script
+	}{{"s:", pruneScript}, {"m:", pruneScript}, {"c:", cookiesScript}} {
+		// The pipelines below run the script by its digest.
+		if err := kind.script.Load(ctx, b.c).Err(); err != nil {
+			return removed, b.fail("prune", err)
+		}
+		err := b.scan(ctx, redisPrefix+kind.prefix+"*", func(keys []string) error {
 			cmds, err := b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for _, k := range keys {
-					pruneScript.EvalSha(ctx, p, []string{k}, arg)
+					kind.script.EvalSha(ctx, p, []string{k}, arg)
 				}
 				return nil
 			})

@@ -41,12 +41,13 @@ type Options struct {
 	// file. Zero means 10 minutes.
 	PruneInterval time.Duration
 
-	// MaxPending bounds the server states buffered between commits;
-	// callers wait for a commit when it is reached. Zero means 4096.
+	// MaxPending bounds the server states and cookie records buffered
+	// between commits; callers wait for a commit when it is reached. Zero
+	// means 4096.
 	MaxPending int
 
-	// SealKey, when set, must be SealKeySize random bytes: ticket records
-	// are then sealed with AES-256-GCM under a key derived from it, and the
+	// SealKey, when set, must be SealKeySize random bytes: ticket and
+	// cookie records are then sealed with AES-256-GCM under a key derived from it, and the
 	// partition digests depend on it too. A store is sealed or not from its
 	// creation; opening it with a missing or different key fails with
 	// ErrSealKey.
@@ -91,8 +92,8 @@ func durationOr(d, def time.Duration) time.Duration {
 	return d
 }
 
-// Store keeps TLS session tickets in partitions, one per (exit, profile).
-// It is safe for concurrent use. Create one with [Open] or [New].
+// Store keeps TLS session tickets, and cookie records beside them, in
+// partitions, one per (exit, profile). It is safe for concurrent use. Create one with [Open] or [New].
 type Store struct {
 	b    Backend
 	log  *slog.Logger
@@ -235,9 +236,9 @@ func (s *Store) List() ([]PartitionStats, error) {
 	return out, nil
 }
 
-// Purge removes one partition and its tickets. A [Partition] obtained
-// before goes on working: it registers itself again when it next stores a
-// ticket.
+// Purge removes one partition, its tickets and its cookie records. A
+// [Partition] obtained before goes on working: it registers itself again
+// when it next stores a ticket or a cookie record.
 func (s *Store) Purge(id PartitionID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -251,7 +252,7 @@ func (s *Store) Purge(id PartitionID) error {
 	return nil
 }
 
-// PurgeAll removes every partition and ticket.
+// PurgeAll removes every partition, ticket and cookie record.
 func (s *Store) PurgeAll() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -265,8 +266,9 @@ func (s *Store) PurgeAll() error {
 	return nil
 }
 
-// Prune removes expired tickets and marks now, rather than at the next
-// periodic pruning, and returns the number of tickets removed.
+// Prune removes expired tickets, marks and cookie records now, rather
+// than at the next periodic pruning, and returns the number of tickets
+// removed.
 func (s *Store) Prune() (int, error) { return s.b.Prune(s.now()) }
 
 // Flush commits buffered changes to disk.
@@ -275,16 +277,16 @@ func (s *Store) Flush() error { return s.b.Flush() }
 // Close flushes and closes the store.
 func (s *Store) Close() error { return s.b.Close() }
 
-// Partition is the tickets of one (exit, profile) pair. It is safe for
-// concurrent use. Use [Partition.Cache] to hand its tickets to a TLS
-// connection.
+// Partition is the tickets and cookie records of one (exit, profile) pair.
+// It is safe for concurrent use. Use [Partition.Cache] to hand its tickets
+// to a TLS connection.
 type Partition struct {
 	s    *Store
 	id   PartitionID
 	meta PartitionMeta
 
 	// registered is false once a purge removed the partition's
-	// description; the next Put writes it again.
+	// description; the next Put or SaveCookie writes it again.
 	registered atomic.Bool
 }
 

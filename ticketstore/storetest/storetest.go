@@ -1,8 +1,8 @@
 // Package storetest is the conformance suite of ticketstore backends: every
 // [ticketstore.Backend] passes [Run]. The suite checks the semantics a
 // browser-like client relies on (single use, two tickets per server,
-// expiry, marks, isolation of partitions) and, given a way to reopen the
-// storage, durability.
+// expiry, marks, cookie records, isolation of partitions) and, given a way
+// to reopen the storage, durability.
 package storetest
 
 import (
@@ -48,6 +48,14 @@ func Run(t *testing.T, h Harness) {
 		{"Purge", testPurge},
 		{"Prune", testPrune},
 		{"Durability", testDurability},
+		{"Cookies", testCookies},
+		{"CookiesExpiry", testCookiesExpiry},
+		{"CookiesIsolation", testCookiesIsolation},
+		{"CookiesStats", testCookiesStats},
+		{"CookiesPurge", testCookiesPurge},
+		{"CookiesPrune", testCookiesPrune},
+		{"CookiesConcurrent", testCookiesConcurrent},
+		{"CookiesDurability", testCookiesDurability},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
