@@ -6,21 +6,29 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"sync"
 	"time"
-
-	"github.com/revisit-crawl/revisit/ticketstore"
 )
 
 // exit is one way out: direct, or one proxy with one credential. The
-// transport keeps one per distinct proxy URL (password included), with its
-// ticket partition.
+// transport keeps one per distinct proxy URL (password included), with the
+// identities it was seen as: one, or one per address an exit probe
+// observed.
 type exit struct {
+	owner *Transport
 	proxy *url.URL // nil for direct
 	label string   // no password
 	// key tells exits apart in the pool: the full proxy URL, password
 	// included. It is kept in memory only and never printed.
-	key  string
-	part *ticketstore.Partition // nil without a ticket store
+	key      string
+	rotating bool   // declared rotating: no tickets, cookies in memory
+	probe    string // the exit probe's URL, asked before each new connection; "" for none
+	staticIP string // the address known without a probe, or ""
+
+	// mu guards the fields below.
+	mu      sync.Mutex
+	ids     map[string]*identity // by observed address
+	current *identity            // of the newest connection
 }
 
 func (e *exit) direct() bool { return e.proxy == nil }

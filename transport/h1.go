@@ -38,8 +38,9 @@ type h1Conn struct {
 // proxy the requests go to the proxy in absolute form, which proxies
 // allow for any port (many refuse CONNECT to port 80); through SOCKS5 a
 // tunnel is opened.
-func (t *Transport) dialPlain(ctx context.Context, ex *exit, p *hostPool, addr string, tr *Trace) (pooledConn, ConnInfo, error) {
-	info := ConnInfo{Exit: ex.label, Profile: t.profile.Name, Server: addr, ALPN: "http/1.1"}
+func (t *Transport) dialPlain(ctx context.Context, ex *exit, id *identity, p *hostPool, addr string, tr *Trace) (pooledConn, ConnInfo, error) {
+	info := ConnInfo{Exit: id.label, Profile: t.profile.Name, Server: addr, ALPN: "http/1.1",
+		ExitIP: id.ip, id: id}
 	start := time.Now()
 	httpProxy := !ex.direct() && (ex.proxy.Scheme == "http" || ex.proxy.Scheme == "https")
 	var conn net.Conn

@@ -81,9 +81,10 @@ func (e errKeyShare) Unwrap() error { return e.err }
 // handshakeParams are what one TLS handshake needs.
 type handshakeParams struct {
 	ex     *exit
-	server string // host:port, the server key
-	host   string // SNI and the name verified
-	offer  bool   // false: offer no ticket
+	id     *identity // of the connection; its partition holds the tickets
+	server string    // host:port, the server key
+	host   string    // SNI and the name verified
+	offer  bool      // false: offer no ticket
 	// share, when above zero, keeps only that classical key share (by
 	// its place among the classical ones, from 0) beside any hybrid and
 	// GREASE share, for a server that picks a share utls cannot finish.
@@ -139,7 +140,7 @@ func isGREASEGroup(g utls.CurveID) bool { return g&0x0f0f == 0x0a0a }
 // handshake runs the profile's TLS handshake on raw. The ticket, if one is
 // offered, is taken from the partition before the ClientHello is built.
 func (t *Transport) handshake(ctx context.Context, raw net.Conn, p handshakeParams) (conn *tlsConn, info ConnInfo, err error) {
-	info = ConnInfo{Exit: p.ex.label, Profile: t.profile.Name, Server: p.server}
+	info = ConnInfo{Exit: p.id.label, Profile: t.profile.Name, Server: p.server, ExitIP: p.id.ip, id: p.id}
 	cfg := &utls.Config{
 		ServerName:         p.host,
 		RootCAs:            t.cfg.RootCAs,
@@ -147,8 +148,8 @@ func (t *Transport) handshake(ctx context.Context, raw net.Conn, p handshakePara
 		OmitEmptyPsk:       true,
 	}
 	var cache *sessionCache
-	if p.ex.part != nil {
-		tc, err := p.ex.part.Cache(p.server)
+	if p.id.part != nil {
+		tc, err := p.id.part.Cache(p.server)
 		if err != nil {
 			return nil, info, err
 		}

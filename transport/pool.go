@@ -222,10 +222,18 @@ func (t *Transport) dialConn(ctx context.Context, ex *exit, p *hostPool, tr *Tra
 	scheme, addr, _ := cutOrigin(p.key.origin)
 	host, _, _ := net.SplitHostPort(addr)
 	start := time.Now()
-	if scheme == "http" {
-		return t.dialPlain(ctx, ex, p, addr, tr)
+	id, err := t.identityFor(ctx, ex)
+	if err != nil {
+		return nil, ConnInfo{}, err
 	}
-	offer := !t.cfg.FirstVisit && !firstVisit(ctx) && t.mayOffer(ex, addr)
+	if scheme == "http" {
+		c, info, err := t.dialPlain(ctx, ex, id, p, addr, tr)
+		if err == nil {
+			t.noteHandshake(id, info)
+		}
+		return c, info, err
+	}
+	offer := !t.cfg.FirstVisit && !firstVisit(ctx) && t.mayOffer(id, addr)
 	share := 0
 	if v, ok := t.keyShare.Load(addr); ok {
 		share = v.(int)
@@ -236,11 +244,12 @@ func (t *Transport) dialConn(ctx context.Context, ex *exit, p *hostPool, tr *Tra
 			return nil, ConnInfo{}, err
 		}
 		dialTime := time.Since(start)
-		params := handshakeParams{ex: ex, server: addr, host: host, offer: offer, share: share, trace: tr}
+		params := handshakeParams{ex: ex, id: id, server: addr, host: host, offer: offer, share: share, trace: tr}
 		conn, info, err := t.handshake(ctx, raw, params)
 		info.DialTime = dialTime
 		info.Retried = attempt > 0
 		if err == nil {
+			t.noteHandshake(id, info)
 			return t.wrapConn(p, conn, info)
 		}
 		raw.Close()
@@ -263,8 +272,8 @@ func (t *Transport) dialConn(ctx context.Context, ex *exit, p *hostPool, tr *Tra
 		}
 		t.log.InfoContext(ctx, "transport: server answered a ticket with HelloRetryRequest; offering none from now on",
 			"server", addr, "exit", ex.label, "for", t.cfg.NoTicketFor)
-		if ex.part != nil {
-			if err := ex.part.MarkNoTicket(addr, t.cfg.NoTicketFor); err != nil {
+		if id.part != nil {
+			if err := id.part.MarkNoTicket(addr, t.cfg.NoTicketFor); err != nil {
 				t.log.WarnContext(ctx, "transport: mark server", "server", addr, "err", err)
 			}
 		}
@@ -273,13 +282,14 @@ func (t *Transport) dialConn(ctx context.Context, ex *exit, p *hostPool, tr *Tra
 	}
 }
 
-// mayOffer reports whether the partition allows offering a ticket to
-// server: it has no "offer none" mark for it.
-func (t *Transport) mayOffer(ex *exit, server string) bool {
-	if ex.part == nil {
+// mayOffer reports whether the identity may offer a ticket to server: it
+// has a partition with no "offer none" mark for server, and servers have
+// not kept refusing its tickets lately.
+func (t *Transport) mayOffer(id *identity, server string) bool {
+	if id.part == nil || t.ticketsPaused(id) {
 		return false
 	}
-	marked, err := ex.part.NoTicket(server)
+	marked, err := id.part.NoTicket(server)
 	if err != nil {
 		t.log.Warn("transport: read server mark", "server", server, "err", err)
 		return false

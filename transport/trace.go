@@ -50,7 +50,8 @@ func traceOf(ctx context.Context) *Trace {
 
 // ConnInfo describes a connection and the handshake that made it.
 type ConnInfo struct {
-	// Exit is the exit's label: "direct" or scheme://user@host:port, never
+	// Exit is the exit's label: "direct" or scheme://user@host:port, with
+	// " ip=ADDRESS" when the address it leaves from was observed; never
 	// with a password.
 	Exit string
 	// Profile is the profile's name.
@@ -74,4 +75,10 @@ type ConnInfo struct {
 	// Retried reports that a first handshake offering a ticket failed on a
 	// HelloRetryRequest and this connection was made without one.
 	Retried bool
+	// ExitIP is the address the exit was observed to leave from, by the
+	// exit probe or Config.ExitIP, when known.
+	ExitIP string
+
+	// id is the identity the connection belongs to.
+	id *identity
 }

@@ -37,12 +37,45 @@ type Config struct {
 	// them: a ticket would show up from another address.
 	Rotating func(proxy *url.URL) bool
 
+	// Proxies, when Proxy is nil, is a pool of exits: each request goes
+	// through the one its host hashes to, so that a site always sees the
+	// same visitor, unless that exit's identity is retired (see
+	// [Transport.Retire]); then through the next one in the list that is
+	// not. When all are retired, requests fail with ErrAllRetired.
+	Proxies []*url.URL
+
 	// ExitIP, if set, returns the address a proxy's traffic leaves from,
-	// as observed through it (for example by asking a what-is-my-IP
-	// service), or "". It is asked once per proxy; a known address becomes
-	// part of the exit's identity, so tickets are partitioned by (proxy,
-	// observed address).
+	// as observed through it, or "". It is asked once per proxy; a known
+	// address becomes part of the exit's identity, so tickets and cookies
+	// are partitioned by (proxy, observed address). ExitProbe does the
+	// same for exits that change.
 	ExitIP func(proxy *url.URL) string
+
+	// ExitProbe is the URL of a service that answers with the client's
+	// address as plain text. When set, each new connection through a
+	// proxy that is not rotating first asks it, on a connection of its
+	// own through the same proxy, where the proxy's traffic leaves from:
+	// tickets and cookies are then kept per (proxy, observed address), so
+	// a gateway that changes its exit under one credential never has a
+	// ticket offered from another address than the one it was issued to,
+	// and an address's tickets come back into use when it returns. The
+	// exit can still change between the probe and the connection it
+	// precedes; see the README.
+	ExitProbe string
+
+	// Cookies keeps a cookie jar per identity (exit, observed address and
+	// profile) with RFC 6265 rules: in the ticket store's partition, so
+	// that cookies survive restarts beside the tickets, or in memory for
+	// rotating proxies and without a store. Cookies never cross
+	// identities. A request that has a Cookie header of its own gets none
+	// from the jar.
+	Cookies bool
+
+	// RefusalLimit is how many tickets in a row servers may refuse (by a
+	// full handshake) through one identity before tickets are offered
+	// there no more for RefusalPause. Zero means 3 and 1 hour.
+	RefusalLimit int
+	RefusalPause time.Duration
 
 	// DialContext, if set, makes the TCP connections to servers and to
 	// proxies, in place of a net.Dialer.
@@ -97,6 +130,10 @@ func (c Config) withDefaults() Config {
 	c.TLSHandshakeTimeout = durationOr(c.TLSHandshakeTimeout, 10*time.Second)
 	c.IdleConnTimeout = durationOr(c.IdleConnTimeout, 90*time.Second)
 	c.NoTicketFor = durationOr(c.NoTicketFor, 24*time.Hour)
+	c.RefusalPause = durationOr(c.RefusalPause, time.Hour)
+	if c.RefusalLimit <= 0 {
+		c.RefusalLimit = 3
+	}
 	if c.MaxConnsPerHost <= 0 {
 		c.MaxConnsPerHost = 6
 	}
@@ -126,6 +163,7 @@ type Transport struct {
 	profile *Profile
 	dialer  *net.Dialer
 	log     *slog.Logger
+	now     func() time.Time
 	// h1Order and h2Order are the profile's header lists, ready for use.
 	h1Order, h2Order *headerOrder
 	// keyShare maps servers (host:port) that need a ClientHello with one
@@ -148,6 +186,7 @@ func New(cfg Config) (*Transport, error) {
 		profile: cfg.Profile,
 		dialer:  &net.Dialer{KeepAlive: 30 * time.Second, LocalAddr: cfg.LocalAddr},
 		log:     cfg.Logger,
+		now:     time.Now,
 		exits:   make(map[string]*exit),
 		pools:   make(map[poolKey]*hostPool),
 		h1Order: newHeaderOrder(cfg.Profile.h1Headers),
@@ -178,20 +217,18 @@ func (t *Transport) exitFor(proxy *url.URL) (*exit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupportedScheme, err)
 	}
-	if proxy != nil && t.cfg.ExitIP != nil {
-		id.IP = t.cfg.ExitIP(proxy)
-	}
-	if proxy == nil && t.cfg.LocalAddr != nil {
+	ex := &exit{owner: t, proxy: proxy, label: id.Label(), key: key, ids: map[string]*identity{}}
+	ex.rotating = proxy != nil && t.cfg.Rotating != nil && t.cfg.Rotating(proxy)
+	switch {
+	case proxy == nil && t.cfg.LocalAddr != nil:
 		// Direct connections from a chosen source address are an exit of
 		// their own: servers see that address.
-		id.IP, _, _ = net.SplitHostPort(t.cfg.LocalAddr.String())
-	}
-	ex := &exit{proxy: proxy, label: id.Label(), key: key}
-	rotating := proxy != nil && t.cfg.Rotating != nil && t.cfg.Rotating(proxy)
-	if t.cfg.Tickets != nil && !rotating {
-		if ex.part, err = t.cfg.Tickets.Partition(id, t.profile.Name); err != nil {
-			return nil, err
-		}
+		ex.staticIP, _, _ = net.SplitHostPort(t.cfg.LocalAddr.String())
+	case proxy == nil || ex.rotating:
+	case t.cfg.ExitProbe != "":
+		ex.probe = t.cfg.ExitProbe
+	case t.cfg.ExitIP != nil:
+		ex.staticIP = t.cfg.ExitIP(proxy)
 	}
 	t.exits[key] = ex
 	return ex, nil
@@ -202,6 +239,13 @@ func (t *Transport) exitFor(proxy *url.URL) (*exit, error) {
 func (t *Transport) chooseExit(req *http.Request) (*exit, error) {
 	if c, ok := req.Context().Value(keyProxy).(proxyChoice); ok {
 		return t.exitFor(c.u)
+	}
+	if t.cfg.Proxy == nil && len(t.cfg.Proxies) > 0 {
+		u, err := t.chooseFromPool(req)
+		if err != nil {
+			return nil, err
+		}
+		return t.exitFor(u)
 	}
 	if t.cfg.Proxy == nil {
 		return t.exitFor(nil)
@@ -245,8 +289,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(req)
 			return nil, err
 		}
-		resp, err := u.conn.roundTrip(t.withDefaults(out, u.info.ALPN == "h2"))
+		sent := t.withDefaults(out, u.info.ALPN == "h2")
+		jar := u.info.id.cookies()
+		if jar != nil && len(req.Header.Values("Cookie")) == 0 {
+			addCookies(sent, jar.Cookies(req.URL))
+		}
+		resp, err := u.conn.roundTrip(sent)
+		u.info.id.noteRequest(err)
 		if err == nil {
+			if jar != nil {
+				if set := resp.Cookies(); len(set) > 0 {
+					jar.SetCookies(req.URL, set)
+				}
+			}
 			resp.Request = req
 			return finishResponse(resp, u.info, decode), nil
 		}

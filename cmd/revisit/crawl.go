@@ -1,19 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,10 +30,11 @@ import (
 // crawlFlags are the flags of "revisit crawl".
 type crawlFlags struct {
 	state, tickets, profile, exitProbe, ca, scope, out string
+	blockedStatus, blockedText                         string
 	proxies, rotating                                  listFlag
 	cookies, firstVisit, robots                        bool
 	depth, maxPages, concurrency, perHost              int
-	delay, leaseTimeout                                time.Duration
+	delay, leaseTimeout, blockCooldown, retryDelay     time.Duration
 }
 
 func newCrawlFlags() (*flag.FlagSet, *crawlFlags) {
@@ -44,8 +45,11 @@ func newCrawlFlags() (*flag.FlagSet, *crawlFlags) {
 	fs.StringVar(&f.profile, "profile", "chrome", "fingerprint profile (see 'revisit profiles')")
 	fs.Var(&f.proxies, "proxy", "proxy `URL` (http://, https://, socks5:// with optional user:password); repeatable")
 	fs.Var(&f.rotating, "proxy-rotating", "proxy `URL` whose exit may change on every connection: no ticket is offered through it; repeatable")
-	fs.StringVar(&f.exitProbe, "exit-probe", "", "`URL` answering with the client's IP as plain text; partitions tickets by (proxy, observed IP)")
-	fs.BoolVar(&f.cookies, "cookies", true, "keep cookies per exit")
+	fs.StringVar(&f.exitProbe, "exit-probe", "", "`URL` answering with the client's IP as plain text, asked through each proxy before\neach new connection; tickets and cookies are then kept per (proxy, observed IP)")
+	fs.BoolVar(&f.cookies, "cookies", true, "keep cookies per identity (exit and profile), beside its tickets")
+	fs.StringVar(&f.blockedStatus, "blocked-status", "", "comma-separated status `CODES` that mean the site blocked the visitor (as 403,429):\nthe page is fetched again later and the exit rests for --block-cooldown")
+	fs.StringVar(&f.blockedText, "blocked-text", "", "`TEXT` in a page that means the site blocked the visitor, as --blocked-status")
+	fs.DurationVar(&f.blockCooldown, "block-cooldown", 30*time.Minute, "how long an exit a site blocked rests; the other --proxy exits carry on")
 	fs.BoolVar(&f.firstVisit, "first-visit", false, "never offer a resumption ticket (tickets received are still stored)")
 	fs.StringVar(&f.ca, "ca", "", "PEM `FILE` of roots to trust in addition to the system's")
 	fs.IntVar(&f.depth, "depth", 3, "link depth from the seeds (0 = seeds only)")
@@ -53,6 +57,7 @@ func newCrawlFlags() (*flag.FlagSet, *crawlFlags) {
 	fs.IntVar(&f.concurrency, "concurrency", 16, "fetches in flight overall")
 	fs.IntVar(&f.perHost, "per-host", 2, "fetches in flight per host")
 	fs.DurationVar(&f.delay, "delay", 0, "minimum delay between requests to one host")
+	fs.DurationVar(&f.retryDelay, "retry-delay", 30*time.Second, "how long a failed fetch waits before its next attempt; doubled for each further one")
 	fs.DurationVar(&f.leaseTimeout, "lease-timeout", 10*time.Minute, "how long a fetch holds its URL; a URL held longer, as by a killed\nprocess sharing a redis:// crawl, is handed out again")
 	fs.StringVar(&f.scope, "scope", "host", "which links to follow: host, domain or any")
 	fs.BoolVar(&f.robots, "robots", true, "obey robots.txt")
@@ -85,6 +90,7 @@ type crawlSetup struct {
 	proxies  []*url.URL // every exit, --proxy and --proxy-rotating
 	rotating map[string]bool
 	roots    *x509.CertPool
+	blocked  func(*crawler.Response) bool // nil: no rule
 }
 
 func (c *cli) crawl(ctx context.Context, args []string) error {
@@ -116,12 +122,9 @@ func (c *cli) crawl(ctx context.Context, args []string) error {
 	}
 	defer tr.Close()
 	rt := http.RoundTripper(tr)
-	if f.cookies {
-		rt = newCookieJars(tr, setup.choose)
-	}
 
 	fopts := &frontier.Options{Logger: log, PerHost: f.perHost, Delay: f.delay,
-		LeaseTimeout: f.leaseTimeout}
+		LeaseTimeout: f.leaseTimeout, RetryDelay: f.retryDelay}
 	if f.robots {
 		fopts.Robots = robotsFetcher(rt)
 	}
@@ -138,15 +141,17 @@ func (c *cli) crawl(ctx context.Context, args []string) error {
 	defer closeOut()
 
 	cr, err := crawler.New(crawler.Config{
-		Frontier:    front,
-		Transport:   rt,
-		MaxDepth:    f.depth,
-		MaxPages:    f.maxPages,
-		Concurrency: f.concurrency,
-		Scope:       setup.scope,
-		Sink:        crawler.NewJSONLSink(out),
-		Progress:    c.stderr,
-		Logger:      log,
+		Frontier:      front,
+		Transport:     rt,
+		MaxDepth:      f.depth,
+		MaxPages:      f.maxPages,
+		Concurrency:   f.concurrency,
+		Scope:         setup.scope,
+		Sink:          crawler.NewJSONLSink(out),
+		Blocked:       setup.blocked,
+		BlockCooldown: f.blockCooldown,
+		Progress:      c.stderr,
+		Logger:        log,
 	})
 	if err != nil {
 		return err
@@ -155,6 +160,9 @@ func (c *cli) crawl(ctx context.Context, args []string) error {
 	err = cr.Run(ctx, setup.seeds...)
 	st := cr.Stats()
 	fmt.Fprint(c.stderr, st.Summary())
+	if len(setup.proxies) > 0 || f.exitProbe != "" || setup.blocked != nil {
+		printIdentities(c.stderr, tr.Identities())
+	}
 	if err == nil && st.Fetches > 0 && st.Pages == 0 {
 		// Not one response: a wrong proxy password, a dead proxy, a site
 		// that is down. Each failure is in the records.
@@ -204,8 +212,17 @@ func (f *crawlFlags) validate(fs *flag.FlagSet, seeds []string) (*crawlSetup, er
 	if f.delay < 0 {
 		return nil, usagef(fs, "--delay must not be negative")
 	}
-	if f.leaseTimeout <= 0 {
-		return nil, usagef(fs, "--lease-timeout must be positive")
+	if f.leaseTimeout <= 0 || f.blockCooldown <= 0 || f.retryDelay <= 0 {
+		return nil, usagef(fs, "--lease-timeout, --retry-delay and --block-cooldown must be positive")
+	}
+	if s.blocked, err = blockRule(f.blockedStatus, f.blockedText); err != nil {
+		return nil, usagef(fs, "--blocked-status: %v", err)
+	}
+	if f.exitProbe != "" {
+		u, err := url.Parse(f.exitProbe)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, usagef(fs, "--exit-probe: %q is not an absolute http or https URL", f.exitProbe)
+		}
 	}
 	if isRedisURL(f.state) {
 		u, err := url.Parse(f.state)
@@ -263,84 +280,38 @@ func loadRoots(file string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// choose returns the exit for a request: with several proxies, the host
-// decides, so that each site always sees the same visitor (and its tickets
-// and cookies), across restarts too.
-func (s *crawlSetup) choose(req *http.Request) *url.URL {
-	if len(s.proxies) == 0 {
-		return nil
-	}
-	h := fnv.New32a()
-	io.WriteString(h, strings.ToLower(req.URL.Hostname()))
-	return s.proxies[h.Sum32()%uint32(len(s.proxies))]
-}
-
 func (c *cli) newTransport(ctx context.Context, f *crawlFlags, s *crawlSetup, store *ticketstore.Store, log *slog.Logger) (*transport.Transport, error) {
 	cfg := transport.Config{
 		Profile:         s.profile,
 		Tickets:         store,
-		Proxy:           func(r *http.Request) (*url.URL, error) { return s.choose(r), nil },
+		Proxies:         s.proxies,
 		Rotating:        func(u *url.URL) bool { return s.rotating[u.String()] },
+		ExitProbe:       f.exitProbe,
+		Cookies:         f.cookies,
 		FirstVisit:      f.firstVisit,
 		RootCAs:         s.roots,
 		MaxConnsPerHost: max(f.perHost, 1),
 		Logger:          log,
 	}
-	if f.exitProbe != "" {
-		ips, err := probeExits(ctx, cfg, f.exitProbe, s)
-		if err != nil {
-			return nil, err
-		}
-		cfg.ExitIP = func(u *url.URL) string { return ips[u.String()] }
-	}
-	return transport.New(cfg)
-}
-
-// probeExits asks the probe URL, through each non-rotating proxy, which
-// address it sees. It uses a transport without a ticket store, so probing
-// leaves nothing in the partitions it is about to choose.
-func probeExits(ctx context.Context, cfg transport.Config, probe string, s *crawlSetup) (map[string]string, error) {
-	cfg.Tickets, cfg.ExitIP = nil, nil
 	tr, err := transport.New(cfg)
-	if err != nil {
-		return nil, err
+	if err != nil || f.exitProbe == "" {
+		return tr, err
 	}
-	defer tr.Close()
-	ips := map[string]string{}
+	// A probe that does not answer would fail every new connection:
+	// better said once, before the crawl starts.
 	for _, p := range s.proxies {
 		if s.rotating[p.String()] {
 			continue
 		}
-		pctx, cancel := context.WithTimeout(transport.WithProxy(ctx, p), 30*time.Second)
-		ip, err := fetchIP(pctx, tr, probe)
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := tr.ExitAddress(pctx, p)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("exit probe through %s: %w", p.Redacted(), err)
+			tr.Close()
+			return nil, err
 		}
-		ips[p.String()] = ip
 	}
-	return ips, nil
-}
-
-func fetchIP(ctx context.Context, rt http.RoundTripper, probe string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probe, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 256))
-	if err != nil {
-		return "", err
-	}
-	ip := strings.TrimSpace(string(body))
-	if resp.StatusCode != http.StatusOK || ip == "" || strings.ContainsAny(ip, " \n<") {
-		return "", fmt.Errorf("probe answered %s %q, not an address", resp.Status, ip)
-	}
-	return ip, nil
+	return tr, nil
 }
 
 // openTickets opens the ticket store named by --tickets: a bbolt file, or
@@ -452,51 +423,48 @@ func fetchRobots(ctx context.Context, rt http.RoundTripper, target string) (stat
 	return resp.StatusCode, body, "", nil
 }
 
-// cookieJars keeps one cookie jar per exit: a site sees the cookies it
-// set through that exit only, as it would from one browser.
-type cookieJars struct {
-	next   http.RoundTripper
-	choose func(*http.Request) *url.URL
-
-	// mu guards jars.
-	mu   sync.Mutex
-	jars map[string]*cookiejar.Jar
-}
-
-func newCookieJars(next http.RoundTripper, choose func(*http.Request) *url.URL) *cookieJars {
-	return &cookieJars{next: next, choose: choose, jars: map[string]*cookiejar.Jar{}}
-}
-
-func (c *cookieJars) jar(req *http.Request) *cookiejar.Jar {
-	key := ""
-	if u := c.choose(req); u != nil {
-		key = u.String()
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	j := c.jars[key]
-	if j == nil {
-		j, _ = cookiejar.New(nil)
-		c.jars[key] = j
-	}
-	return j
-}
-
-// RoundTrip adds the exit's cookies for the URL and keeps those the
-// response sets.
-func (c *cookieJars) RoundTrip(req *http.Request) (*http.Response, error) {
-	jar := c.jar(req)
-	if cookies := jar.Cookies(req.URL); len(cookies) > 0 && req.Header.Get("Cookie") == "" {
-		req = req.Clone(req.Context())
-		for _, ck := range cookies {
-			req.AddCookie(ck)
+// blockRule returns the --blocked-status and --blocked-text rule, or nil
+// when both are empty.
+func blockRule(statuses, text string) (func(*crawler.Response) bool, error) {
+	codes := map[int]bool{}
+	for _, f := range strings.Split(statuses, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
 		}
-	}
-	resp, err := c.next.RoundTrip(req)
-	if err == nil {
-		if rc := resp.Cookies(); len(rc) > 0 {
-			jar.SetCookies(req.URL, rc)
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 100 || n > 599 {
+			return nil, fmt.Errorf("%q is not an HTTP status code", f)
 		}
+		codes[n] = true
 	}
-	return resp, err
+	if len(codes) == 0 && text == "" {
+		return nil, nil
+	}
+	return func(r *crawler.Response) bool {
+		return codes[r.StatusCode] || (text != "" && bytes.Contains(r.Body, []byte(text)))
+	}, nil
+}
+
+// printIdentities writes a line per identity the crawl used: what each
+// exit did, and whether servers took its tickets.
+func printIdentities(w io.Writer, ids []transport.IdentityStats) {
+	for _, id := range ids {
+		name := id.Exit
+		if id.IP != "" {
+			name += " ip=" + id.IP
+		}
+		fmt.Fprintf(w, "identity %s: %d requests, %d errors, %d blocks; %d new connections, %d offered a ticket, %d resumed, %d refused; %d cookies",
+			name, id.Requests, id.Errors, id.Blocks, id.NewConns, id.Offered, id.Resumed, id.Refused, id.Cookies)
+		if id.Rotating {
+			fmt.Fprint(w, "; rotating: no tickets")
+		}
+		now := time.Now()
+		if id.RetiredUntil.After(now) {
+			fmt.Fprintf(w, "; retired until %s", id.RetiredUntil.Format(time.RFC3339))
+		}
+		if id.NoTicketsUntil.After(now) {
+			fmt.Fprintf(w, "; tickets refused, none offered until %s", id.NoTicketsUntil.Format(time.RFC3339))
+		}
+		fmt.Fprintln(w)
+	}
 }

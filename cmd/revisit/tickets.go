@@ -54,7 +54,7 @@ func (c *cli) tickets(args []string) error {
 	if err := store.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintln(c.stdout, "purged")
+	fmt.Fprintln(c.stdout, "purged: tickets and cookies")
 	return nil
 }
 
@@ -64,14 +64,14 @@ func (c *cli) listTickets(store *ticketstore.Store) error {
 		return err
 	}
 	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "PARTITION\tEXIT\tPROFILE\tSERVERS\tTICKETS\tEXPIRED\tNO-TICKET\tRECEIVED\tTAKEN\tEXPIRES")
+	fmt.Fprintln(w, "PARTITION\tEXIT\tPROFILE\tCOOKIES\tSERVERS\tTICKETS\tEXPIRED\tNO-TICKET\tRECEIVED\tTAKEN\tEXPIRES")
 	for _, p := range list {
 		expires := "-"
 		if !p.FirstExpiry.IsZero() {
 			expires = p.FirstExpiry.UTC().Format(time.DateTime) + " .. " + p.LastExpiry.UTC().Format(time.DateTime)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", p.ID, p.Label, p.Profile,
-			p.Servers, p.Tickets, p.Expired, p.Marked, p.Received, p.Taken, expires)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", p.ID, p.Label, p.Profile,
+			p.Cookies, p.Servers, p.Tickets, p.Expired, p.Marked, p.Received, p.Taken, expires)
 	}
 	return w.Flush()
 }
