@@ -24,10 +24,10 @@ import (
 // cookies travel on it.
 type identity struct {
 	ex    *exit
-	ip    string // observed exit address, "" when not known
-	label string // the exit's label with the address: "socks5://u@h:p ip=A"
-	part *ticketstore.Partition // nil: no ticket is stored or offered
-	jar  *cookieJar             // nil: cookies are off
+	ip    string                 // observed exit address, "" when not known
+	label string                 // the exit's label with the address: "socks5://u@h:p ip=A"
+	part  *ticketstore.Partition // nil: no ticket is stored or offered
+	jar   *cookieJar             // nil: cookies are off
 
 	// mu guards the fields below.
 	mu sync.Mutex
