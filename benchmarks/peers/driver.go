@@ -69,17 +69,11 @@ func runAll(args []string) error {
 		*perHost = *concurrency
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	dir, err := os.MkdirTemp("", "crawlbench")
+	ctx, dir, self, cleanup, err := runEnv()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
+	defer cleanup()
 	d := &driver{self: self, python: *python, caFile: filepath.Join(dir, "root.pem"),
 		pages: *pages, tickets: *tickets, timeout: *timeout,
 		flags: crawlFlags{concurrency: *concurrency, perHost: *perHost}}
@@ -106,6 +100,26 @@ func runAll(args []string) error {
 		return t.Write(*jsonOut)
 	}
 	return nil
+}
+
+// runEnv returns what a driving mode needs: a context that Ctrl-C or
+// SIGTERM ends, a temporary directory, and this program's path for its
+// children. cleanup removes the directory and stops the signal handling.
+func runEnv() (ctx context.Context, dir, self string, cleanup func(), err error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if dir, err = os.MkdirTemp("", "crawlbench"); err != nil {
+		stop()
+		return nil, "", "", nil, err
+	}
+	cleanup = func() {
+		os.RemoveAll(dir)
+		stop()
+	}
+	if self, err = os.Executable(); err != nil {
+		cleanup()
+		return nil, "", "", nil, err
+	}
+	return ctx, dir, self, cleanup, nil
 }
 
 // choose parses the crawler list, dropping Scrapy with a note when it is

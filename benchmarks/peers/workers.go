@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -125,17 +124,11 @@ func runWorkers(args []string) error {
 		*perHost = *concurrency * slices.Max(counts)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	dir, err := os.MkdirTemp("", "crawlbench")
+	ctx, dir, self, cleanup, err := runEnv()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
+	defer cleanup()
 	d := &driver{self: self, caFile: filepath.Join(dir, "root.pem"), pages: *pages,
 		timeout: *timeout, flags: crawlFlags{concurrency: *concurrency, perHost: *perHost}}
 

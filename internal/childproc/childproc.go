@@ -139,3 +139,38 @@ func endedBy(err error, sig os.Signal) bool {
 	ws, ok := ee.Sys().(syscall.WaitStatus)
 	return ok && ws.Signaled() && ws.Signal() == sig
 }
+
+// ErrNotReady is returned by WaitReady when the process is still running
+// but not ready after the timeout; it wraps the readiness check's last
+// error.
+var ErrNotReady = errors.New("not ready")
+
+// ExitedError is returned by WaitReady when the process ended before it
+// was ready. Err is how it ended.
+type ExitedError struct{ Err error }
+
+func (e *ExitedError) Error() string { return fmt.Sprintf("exited while starting (%v)", e.Err) }
+
+// WaitReady calls ready every interval until it returns nil, the process
+// exits, or timeout passes. It returns nil once ready; an *ExitedError if
+// the process ended first; else an error wrapping ErrNotReady and ready's
+// last error.
+func (p *Process) WaitReady(timeout, interval time.Duration, ready func() error) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		err := ready()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return &ExitedError{Err: p.err}
+		case <-deadline.C:
+			return fmt.Errorf("%w after %v: %w", ErrNotReady, timeout, err)
+		case <-tick.C:
+		}
+	}
+}

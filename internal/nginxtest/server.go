@@ -244,35 +244,27 @@ func (s *Server) startLocked() error {
 // waitReady polls until nginx completes a TLS handshake, it exits, or
 // startTimeout passes.
 func (s *Server) waitReady(p *childproc.Process) error {
-	deadline := time.NewTimer(startTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	err := p.WaitReady(startTimeout, 20*time.Millisecond, func() error {
 		// A handshake alone could be with another server on the address
 		// while nginx is still retrying its bind (for 2.5 seconds). nginx
 		// writes its pid file once it holds the socket.
-		err := s.checkPidFile(p)
-		if err == nil {
-			err = probe(s.addr)
+		if err := s.checkPidFile(p); err != nil {
+			return err
 		}
-		if err == nil {
-			return nil
+		return probe(s.addr)
+	})
+	var exited *childproc.ExitedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &exited):
+		tail := s.logTail()
+		if strings.Contains(tail, "Address already in use") {
+			return fmt.Errorf("%w: %s\n%s", errAddrInUse, s.addr, tail)
 		}
-		select {
-		case <-p.Done():
-			_, exit := p.Exited()
-			tail := s.logTail()
-			if strings.Contains(tail, "Address already in use") {
-				return fmt.Errorf("%w: %s\n%s", errAddrInUse, s.addr, tail)
-			}
-			return fmt.Errorf("%w while starting (%v)\n%s", ErrExited, exit, tail)
-		case <-deadline.C:
-			return fmt.Errorf("nginxtest: no TLS handshake on %s after %v: %v\n%s",
-				s.addr, startTimeout, err, s.logTail())
-		case <-tick.C:
-		}
+		return fmt.Errorf("%w while starting (%v)\n%s", ErrExited, exited.Err, tail)
 	}
+	return fmt.Errorf("nginxtest: no TLS handshake on %s: %v\n%s", s.addr, err, s.logTail())
 }
 
 // checkPidFile reports whether nginx's pid file names p.

@@ -171,30 +171,25 @@ func (p *Proxy) startLocked() error {
 // waitReady polls until the process listens on p.addr, it exits, or
 // startTimeout passes.
 func (p *Proxy) waitReady(proc *childproc.Process, mark int) error {
-	deadline := time.NewTimer(startTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	err := proc.WaitReady(startTimeout, 10*time.Millisecond, func() error {
 		if accepting(proc.Pid(), p.addr) {
 			return nil
 		}
-		select {
-		case <-proc.Done():
-			_, exit := proc.Exited()
-			// Neither program says why its bind failed in a way worth
-			// parsing, so look at the port instead.
-			if taken(p.addr) {
-				return fmt.Errorf("%w: %s\n%s", errAddrInUse, p.addr, p.out.since(mark))
-			}
-			return fmt.Errorf("%w while starting on %s (%v)\n%s",
-				ErrExited, p.addr, exit, p.out.since(mark))
-		case <-deadline.C:
-			return fmt.Errorf("realproxy: %s not listening on %s after %v\n%s",
-				p.flavor.name, p.addr, startTimeout, p.out.since(mark))
-		case <-tick.C:
-		}
+		return errors.New("not accepting yet")
+	})
+	var exited *childproc.ExitedError
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &exited):
+		return fmt.Errorf("realproxy: %s not listening on %s: %v\n%s",
+			p.flavor.name, p.addr, err, p.out.since(mark))
+	case taken(p.addr):
+		// Neither program says why its bind failed in a way worth
+		// parsing, so look at the port instead.
+		return fmt.Errorf("%w: %s\n%s", errAddrInUse, p.addr, p.out.since(mark))
 	}
+	return fmt.Errorf("%w while starting on %s (%v)\n%s", ErrExited, p.addr, exited.Err, p.out.since(mark))
 }
 
 // taken reports whether another socket listens on addr.

@@ -125,25 +125,15 @@ func (s *Server) start(bin string) error {
 // waitReady polls until the server answers PING, it exits, or
 // startTimeout passes.
 func (s *Server) waitReady(p *childproc.Process) error {
-	deadline := time.NewTimer(startTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := s.ping()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-p.Done():
-			_, exit := p.Exited()
-			return fmt.Errorf("redistest: redis-server exited while starting (%v)\n%s", exit, s.logTail())
-		case <-deadline.C:
-			return fmt.Errorf("redistest: no answer to PING on %s after %v: %v\n%s",
-				s.addr, startTimeout, err, s.logTail())
-		case <-tick.C:
-		}
+	err := p.WaitReady(startTimeout, 10*time.Millisecond, s.ping)
+	var exited *childproc.ExitedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &exited):
+		return fmt.Errorf("redistest: redis-server %v\n%s", err, s.logTail())
 	}
+	return fmt.Errorf("redistest: no answer to PING on %s: %v\n%s", s.addr, err, s.logTail())
 }
 
 // ping speaks just enough of the protocol to ask for PONG, so that a
