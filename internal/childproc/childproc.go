@@ -149,6 +149,7 @@ var ErrNotReady = errors.New("not ready")
 // was ready. Err is how it ended.
 type ExitedError struct{ Err error }
 
+// Error says the process exited while starting, and how.
 func (e *ExitedError) Error() string { return fmt.Sprintf("exited while starting (%v)", e.Err) }
 
 // WaitReady calls ready every interval until it returns nil, the process
