@@ -35,6 +35,13 @@
 // endless bodies; HTML is converted to UTF-8 from its declared or detected
 // charset before parsing.
 //
+// A site that blocks the crawler often says so with a 200: Config.Blocked
+// is asked about every response whose body was read, before the callbacks.
+// A blocked page is recorded with [ErrBlocked] and queued again, and the
+// transport's identity that fetched it is retired for Config.BlockCooldown
+// when the transport can (package transport's Retire), so that its hosts
+// go through the other exits of the pool meanwhile.
+//
 // # Output
 //
 // Every fetch produces a [Record] (URL, status, depth, bytes, error, exit,

@@ -28,8 +28,8 @@
 //
 // Each request leaves through an exit: direct, or a proxy (http://,
 // https:// or socks5://, with optional user:password) chosen by
-// [Config.Proxy] or, per request, by [WithProxy]. Each exit has its own
-// partition of the ticket store (see package ticketstore) and its own
+// [Config.Proxy] or [Config.Proxies] or, per request, by [WithProxy]. Each
+// exit has its own partition of the ticket store (see package ticketstore) and its own
 // connection pools, keyed by origin: a connection dialled through one exit
 // never carries a request meant for another, and a ticket received through
 // one exit is only ever offered through it. Proxy passwords appear in no
@@ -48,6 +48,33 @@
 // In first-visit mode ([Config.FirstVisit], or [WithFirstVisit] per
 // request) new connections offer no ticket; tickets received are still
 // stored.
+//
+// # Identities and cookies
+//
+// An identity is what a server sees of one visitor: an exit, the address
+// it was observed to leave from when that is known, and the profile.
+// Every connection belongs to one identity, and only that identity's
+// tickets and cookies travel on it. With [Config.ExitProbe] the transport
+// asks the probe, through the proxy, where its traffic leaves from before
+// each new connection, so a gateway that changes its exit under one
+// credential gets one identity per address: a ticket issued to one address
+// is never offered from another, and an address's tickets come back into
+// use when the gateway returns to it. Proxies that [Config.Rotating]
+// declares get no tickets at all.
+//
+// With [Config.Cookies] each identity keeps an RFC 6265 cookie jar (public
+// suffix list, host-only and domain cookies, Secure and the cookie
+// prefixes, Chrome's limits), stored in the identity's ticket store
+// partition so that cookies survive restarts beside the tickets; without a
+// store, or for rotating proxies, in memory.
+//
+// When servers refuse the tickets offered through an identity
+// [Config.RefusalLimit] times in a row, it offers none for
+// [Config.RefusalPause]. [Config.Proxies] is a pool of exits: each host
+// goes through one, always the same, unless [Transport.Retire] took its
+// identity out of use, as a crawler does when a site blocks it.
+// [Transport.Identities] counts, per identity, requests, errors, blocks,
+// connections and tickets offered, accepted and refused.
 //
 // # HTTP
 //
