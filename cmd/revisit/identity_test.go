@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/revisit-crawl/revisit/internal/proxytest"
+	"github.com/revisit-crawl/revisit/internal/sitetest"
 )
 
 // TestCookiesSurviveRestart: a cookie set in one crawl is sent by the
@@ -117,5 +118,59 @@ func TestBlockedExitRetired(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "1 blocks") || !strings.Contains(r.stderr, "retired until") {
 		t.Errorf("the summary does not show the retired identity:\n%s", r.stderr)
+	}
+}
+
+// TestRotatingGatewayCrawls crawls three times through one gateway
+// credential whose exit moves from 127.0.0.2 to 127.0.0.3 and back between
+// the crawls, with --exit-probe, against a site that refuses and counts
+// tickets presented from another address than they were issued to. No
+// ticket crosses; the third crawl resumes with the tickets the first got.
+func TestRotatingGatewayCrawls(t *testing.T) {
+	s := newCLISiteWith(t, 7, &sitetest.Options{TieTicketsToIP: true})
+	s.Handle("/ip", func(w http.ResponseWriter, r *http.Request) {
+		ip, _, _ := strings.Cut(r.RemoteAddr, ":")
+		fmt.Fprintln(w, ip)
+	})
+	gw := proxytest.NewSOCKS5(t, &proxytest.Options{User: "rot", Password: "gw-secret"})
+	for i, egress := range []string{"127.0.0.2", "127.0.0.3", "127.0.0.2"} {
+		if err := gw.SetEgress(egress); err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(s.state)
+		os.Remove(s.out)
+		r := revisit(t, s.crawlArgs("--proxy", gw.URL("rot", "gw-secret"), "--exit-probe", s.URL+"/ip",
+			"--depth", "3")...)
+		if r.code != 0 {
+			t.Fatalf("crawl %d: exit %d\n%s", i+1, r.code, r.stderr)
+		}
+		recs := readRecords(t, s.out)
+		resumed := 0
+		for _, rec := range recs {
+			if !strings.HasSuffix(rec.Exit, " ip="+egress) {
+				t.Errorf("crawl %d: record exit %q, want the gateway seen as %s", i+1, rec.Exit, egress)
+			}
+			if rec.TLS != nil && rec.TLS.Resumed {
+				resumed++
+			}
+		}
+		t.Logf("crawl %d from %s: %d records, %d on resumed connections, %d tickets crossed so far",
+			i+1, egress, len(recs), resumed, s.Crossed())
+		if want := i == 2; (resumed > 0) != want {
+			t.Errorf("crawl %d from %s: %d pages on resumed connections; want some only when the address comes back",
+				i+1, egress, resumed)
+		}
+	}
+	if n := s.Crossed(); n != 0 {
+		t.Fatalf("%d tickets presented from another address than they were issued to", n)
+	}
+	r := revisit(t, "tickets", "list", "--tickets", s.tickets)
+	for _, egress := range []string{"127.0.0.2", "127.0.0.3"} {
+		if !strings.Contains(r.stdout, "ip="+egress) {
+			t.Errorf("tickets list lacks the identity seen as %s:\n%s", egress, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, "gw-secret") {
+		t.Error("tickets list shows the gateway's password")
 	}
 }
