@@ -1,8 +1,10 @@
 package redisfrontier
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 	"testing"
 
 	"github.com/revisit-crawl/revisit/frontier"
@@ -31,4 +33,34 @@ func (f *Frontier) abandon() {
 	if _, ok := f.shut(); ok {
 		f.rdb.Close()
 	}
+}
+
+// drain runs workers goroutines on each frontier, each leasing until the
+// crawl is drained, calling fetch with the lease and then settling it with
+// Done. Errors fail the test.
+func drain(t *testing.T, fs []*Frontier, workers int, fetch func(l *frontier.Lease)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, f := range fs {
+		for range workers {
+			wg.Go(func() {
+				for {
+					l, err := f.Next(ctxT(t))
+					if errors.Is(err, frontier.ErrDrained) {
+						return
+					}
+					if err != nil {
+						t.Errorf("Next: %v", err)
+						return
+					}
+					fetch(l)
+					if err := f.Done(ctxT(t), l); err != nil {
+						t.Errorf("Done(%s): %v", l.URL, err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
 }

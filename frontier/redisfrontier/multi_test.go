@@ -60,39 +60,17 @@ func TestMultiClient(t *testing.T) {
 	fetched := map[string]int{}
 	inflight := map[string]int{}
 	maxSeen := 0
-	var wg sync.WaitGroup
-	for _, f := range fs {
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					l, err := f.Next(ctxT(t))
-					if errors.Is(err, frontier.ErrDrained) {
-						return
-					}
-					if err != nil {
-						t.Errorf("Next: %v", err)
-						return
-					}
-					mu.Lock()
-					fetched[l.URL]++
-					inflight[l.Host]++
-					maxSeen = max(maxSeen, inflight[l.Host])
-					mu.Unlock()
-					time.Sleep(time.Millisecond) // a fetch, so that leases overlap
-					mu.Lock()
-					inflight[l.Host]--
-					mu.Unlock()
-					if err := f.Done(ctxT(t), l); err != nil {
-						t.Errorf("Done(%s): %v", l.URL, err)
-						return
-					}
-				}
-			}()
-		}
-	}
-	wg.Wait()
+	drain(t, fs, workers, func(l *frontier.Lease) {
+		mu.Lock()
+		fetched[l.URL]++
+		inflight[l.Host]++
+		maxSeen = max(maxSeen, inflight[l.Host])
+		mu.Unlock()
+		time.Sleep(time.Millisecond) // a fetch, so that leases overlap
+		mu.Lock()
+		inflight[l.Host]--
+		mu.Unlock()
+	})
 
 	if len(fetched) != len(urls) {
 		t.Errorf("fetched %d URLs, want %d", len(fetched), len(urls))

@@ -40,31 +40,11 @@ func TestSharedRobots(t *testing.T) {
 
 	var mu sync.Mutex
 	var got []string
-	var wg sync.WaitGroup
-	for _, f := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				l, err := f.Next(ctxT(t))
-				if errors.Is(err, frontier.ErrDrained) {
-					return
-				}
-				if err != nil {
-					t.Errorf("Next: %v", err)
-					return
-				}
-				mu.Lock()
-				got = append(got, l.URL)
-				mu.Unlock()
-				if err := f.Done(ctxT(t), l); err != nil {
-					t.Errorf("Done: %v", err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	drain(t, clients, 1, func(l *frontier.Lease) {
+		mu.Lock()
+		got = append(got, l.URL)
+		mu.Unlock()
+	})
 	sort.Strings(got)
 	if want := "[http://a.test/1 http://a.test/2 http://a.test/3]"; fmt.Sprint(got) != want {
 		t.Errorf("fetched %v, want %v", got, want)
