@@ -189,12 +189,18 @@ func TestCrawlAndRevisit(t *testing.T) {
 		t.Errorf("summary missing from stderr:\n%s", r.stderr)
 	}
 
-	// A new crawl with the same tickets: its connection (made for
-	// robots.txt, then reused for the page) resumes.
+	checkRevisitAndPurge(t, s)
+}
+
+// checkRevisitAndPurge runs a new crawl of s with the same tickets: its
+// connection (made for robots.txt, then reused for the page) resumes.
+// Then the tickets command lists the direct partition and purges it.
+func checkRevisitAndPurge(t *testing.T, s *cliSite) {
+	t.Helper()
 	os.Remove(s.out)
 	os.Remove(s.state)
-	r = revisit(t, s.crawlArgs("--depth", "0")...)
-	recs = readRecords(t, s.out)
+	r := revisit(t, s.crawlArgs("--depth", "0")...)
+	recs := readRecords(t, s.out)
 	if r.code != 0 || len(recs) != 1 || !recs[0].TLS.PSKOffered || !recs[0].TLS.Resumed {
 		t.Fatalf("second crawl: exit %d, records %+v; want a resumed connection\n%s", r.code, recs, r.stderr)
 	}
@@ -207,8 +213,8 @@ func TestCrawlAndRevisit(t *testing.T) {
 		t.Fatalf("tickets purge: exit %d %s", r.code, r.stderr)
 	}
 	r = revisit(t, "tickets", "list", "--tickets", s.tickets)
-	if strings.Contains(r.stdout, "chrome133") {
-		t.Fatalf("tickets list after purge still shows a partition:\n%s", r.stdout)
+	if r.code != 0 || strings.Contains(r.stdout, "chrome133") {
+		t.Fatalf("tickets list after purge: exit %d, still shows a partition:\n%s", r.code, r.stdout)
 	}
 }
 

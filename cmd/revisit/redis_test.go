@@ -25,25 +25,7 @@ func TestCrawlRedisTickets(t *testing.T) {
 		t.Fatalf("the crawl made a file named %q instead of using Redis", s.tickets)
 	}
 
-	os.Remove(s.out)
-	os.Remove(s.state)
-	r = revisit(t, s.crawlArgs("--depth", "0")...)
-	recs := readRecords(t, s.out)
-	if r.code != 0 || len(recs) != 1 || !recs[0].TLS.PSKOffered || !recs[0].TLS.Resumed {
-		t.Fatalf("second crawl: exit %d, records %+v; want a resumed connection\n%s", r.code, recs, r.stderr)
-	}
-
-	r = revisit(t, "tickets", "list", "--tickets", s.tickets)
-	if r.code != 0 || !strings.Contains(r.stdout, "direct") || !strings.Contains(r.stdout, "chrome133") {
-		t.Fatalf("tickets list: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	if r = revisit(t, "tickets", "purge", "--tickets", s.tickets); r.code != 0 {
-		t.Fatalf("tickets purge: exit %d %s", r.code, r.stderr)
-	}
-	r = revisit(t, "tickets", "list", "--tickets", s.tickets)
-	if r.code != 0 || strings.Contains(r.stdout, "chrome133") {
-		t.Fatalf("tickets list after purge: exit %d\n%s", r.code, r.stdout)
-	}
+	checkRevisitAndPurge(t, s)
 }
 
 // TestRedisTicketsUnreachable points --tickets at a port where no Redis
