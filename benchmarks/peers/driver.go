@@ -93,13 +93,7 @@ func runAll(args []string) error {
 	}
 
 	t := d.table(summary{crawlers: crawlers, runs: runs, rounds: *rounds, skipped: skipped})
-	t.Command = strings.TrimSpace("cd benchmarks/peers && go run . all " +
-		strings.Join(args, " "))
-	fmt.Print(t.Markdown())
-	if *jsonOut != "" {
-		return t.Write(*jsonOut)
-	}
-	return nil
+	return publish(t, "all", args, *jsonOut)
 }
 
 // runEnv returns what a driving mode needs: a context that Ctrl-C or

@@ -241,3 +241,15 @@ func startups(crawlers []string, runs map[string][]run) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// publish names the command that made t, prints it as markdown and, with
+// a file name, writes it as JSON there.
+func publish(t *results.Table, mode string, args []string, jsonOut string) error {
+	t.Command = strings.TrimSpace("cd benchmarks/peers && go run . " + mode + " " +
+		strings.Join(args, " "))
+	fmt.Print(t.Markdown())
+	if jsonOut != "" {
+		return t.Write(jsonOut)
+	}
+	return nil
+}

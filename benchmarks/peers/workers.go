@@ -152,14 +152,7 @@ func runWorkers(args []string) error {
 	if err != nil {
 		return err
 	}
-	t := w.table(setups, runs, *rounds)
-	t.Command = strings.TrimSpace("cd benchmarks/peers && go run . workers " +
-		strings.Join(args, " "))
-	fmt.Print(t.Markdown())
-	if *jsonOut != "" {
-		return t.Write(*jsonOut)
-	}
-	return nil
+	return publish(w.table(setups, runs, *rounds), "workers", args, *jsonOut)
 }
 
 // parseCounts parses a list of worker counts: "1,2,4". It returns them
